@@ -1,0 +1,1 @@
+"""Placeholder: filled in by the foundation work (safe checkpoint loading)."""

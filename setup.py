@@ -1,0 +1,42 @@
+"""Install mmseg-lanet: ``pip install -e .[tests]`` (see README for mmcv)."""
+import os.path as osp
+
+from setuptools import find_packages, setup
+
+
+def read_version():
+    namespace = {}
+    with open(osp.join(osp.dirname(__file__), 'mmseg_lanet', 'version.py')) as f:
+        exec(f.read(), namespace)
+    return namespace['__version__']
+
+
+setup(
+    name='mmseg-lanet',
+    version=read_version(),
+    description='LANet (patch attention + attention embedding) for '
+    'MMSegmentation 1.x on ISPRS Potsdam and Vaihingen',
+    long_description=open('README.md', encoding='utf-8').read(),
+    long_description_content_type='text/markdown',
+    license='Apache-2.0',
+    packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
+    python_requires='>=3.8',
+    install_requires=[
+        'torch>=2.0',
+        # The compiled mmcv (mmseg imports mmcv.ops); mmcv-lite is not enough.
+        'mmcv>=2.0.0,<2.2.0',
+        'mmengine>=0.10.0,<0.11.0',
+        'mmsegmentation>=1.2.0,<1.3.0',
+        # mmseg imports these at start-up without declaring them.
+        'ftfy',
+        'regex',
+        'numpy',
+        'tifffile',
+        'tqdm',
+        # mmengine's `mmseg::` config lookup needs pkg_resources
+        # (removed in setuptools 82).
+        'setuptools>=77,<82',
+    ],
+    extras_require={'tests': ['pytest>=7']},
+    zip_safe=False,
+)

@@ -1,0 +1,10 @@
+"""LANet's models: importing this package registers them in mmseg's MODELS.
+
+- layers: :class:`PatchAttention` (PAM), :class:`AttentionEmbedding` (AEM)
+- decode_heads: :class:`LANetHead` (LANet and its ablation rows)
+- backbones: :class:`MultiBandResNet`, :class:`MultiBandHRNet` (4/5-band
+  stems initialised from RGB-pretrained checkpoints)
+"""
+from .backbones import *  # noqa: F401,F403
+from .decode_heads import *  # noqa: F401,F403
+from .layers import *  # noqa: F401,F403

@@ -1,0 +1,3 @@
+from .lanet_head import LANetHead
+
+__all__ = ['LANetHead']

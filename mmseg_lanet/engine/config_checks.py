@@ -1,0 +1,102 @@
+"""Early, readable errors for the mistakes users make with a config.
+
+Without these, a config that forgot the plugin import fails deep inside the
+registry with ``KeyError: 'LANetHead is not in the mmseg::model registry'``,
+and a missing data set fails in the first data loader worker.
+"""
+import os.path as osp
+from typing import Iterator, List, Sequence
+
+from mmengine.config import Config
+
+PLUGIN = 'mmseg_lanet'
+IMPORT_LINE = (f"custom_imports = dict(imports=['{PLUGIN}'], "
+               'allow_failed_imports=False)')
+
+
+def _iter_types(node) -> Iterator[str]:
+    """Yield every ``type`` string of a nested config."""
+    if isinstance(node, dict):
+        if isinstance(node.get('type'), str):
+            yield node['type']
+        for value in node.values():
+            yield from _iter_types(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            yield from _iter_types(value)
+
+
+def plugin_types() -> set:
+    """Names registered in mmseg's registries by this plugin."""
+    from mmseg import registry
+    names = set()
+    for attr in dir(registry):
+        reg = getattr(registry, attr)
+        module_dict = getattr(reg, 'module_dict', None)
+        if isinstance(module_dict, dict):
+            names.update(name for name, obj in module_dict.items()
+                         if obj.__module__.startswith(PLUGIN + '.'))
+    return names
+
+
+def check_plugin_import(cfg: Config) -> None:
+    """Raise if ``cfg`` uses this plugin's components without importing it.
+
+    Our tools import the plugin themselves, but MMSeg's own ``tools/train.py``
+    and ``tools/test.py`` only see what the config imports, so a config that
+    works here must carry the import to work there too.
+
+    Raises:
+        ValueError: naming the config file, the plugin types it uses and the
+            line to add.
+    """
+    imports = (cfg.get('custom_imports') or {}).get('imports', [])
+    if isinstance(imports, str):
+        imports = [imports]
+    if any(name == PLUGIN or name.startswith(PLUGIN + '.')
+           for name in imports):
+        return
+    used = sorted(set(_iter_types(cfg.to_dict())) & plugin_types())
+    if used:
+        raise ValueError(
+            f'{cfg.filename or "the config"} uses {", ".join(used)} from '
+            f'{PLUGIN} but does not import it. Add\n    {IMPORT_LINE}\n'
+            'to the config (or inherit configs/_base_/default_runtime.py).')
+
+
+def check_data_roots(cfg: Config, loaders: Sequence[str]) -> None:
+    """Raise if the data set of one of ``loaders`` points to a missing folder.
+
+    Args:
+        cfg (Config): The config.
+        loaders (Sequence[str]): Keys such as ``'train_dataloader'``.
+
+    Raises:
+        FileNotFoundError: naming the config key and the folder.
+    """
+    missing: List[str] = []
+    for key in loaders:
+        loader = cfg.get(key)
+        if not loader:
+            continue
+        for path, dataset in _iter_datasets(loader.get('dataset', {}),
+                                            f'{key}.dataset'):
+            root = dataset.get('data_root')
+            if root and not osp.isdir(root):
+                missing.append(f'{path}.data_root = {root!r}')
+    if missing:
+        raise FileNotFoundError(
+            'data root not found: ' + '; '.join(missing) + '. Convert the '
+            'ISPRS archives with tools/dataset_converters/, or write the '
+            'synthetic sample with `python tools/make_sample_data.py` (see '
+            'docs/data_preparation.md), or set the path with --cfg-options.')
+
+
+def _iter_datasets(dataset: dict, path: str):
+    """Yield (config path, dataset cfg), looking inside dataset wrappers."""
+    yield path, dataset
+    inner = dataset.get('dataset')
+    if isinstance(inner, dict):
+        yield from _iter_datasets(inner, path + '.dataset')
+    for i, sub in enumerate(dataset.get('datasets') or []):
+        yield from _iter_datasets(sub, f'{path}.datasets[{i}]')

@@ -1,0 +1,73 @@
+"""Distributed training on CPU-only machines (gloo).
+
+mmengine's ``pytorch`` launcher calls ``torch.cuda.set_device``
+unconditionally and wraps the model in a DDP with ``device_ids=[LOCAL_RANK]``;
+both fail on a CPU build of torch, so no CI machine could exercise the
+distributed path. :func:`setup_cpu_distributed` initialises the gloo process
+group itself (mmengine then skips its own initialisation) and selects
+:class:`CPUDistributedDataParallel`. On a machine with CUDA nothing changes:
+the standard NCCL path of MMSeg is used.
+"""
+import os
+from datetime import timedelta
+
+import torch
+import torch.distributed as dist
+from mmengine.model import MMDistributedDataParallel, revert_sync_batchnorm
+from mmseg.registry import MODEL_WRAPPERS
+
+
+@MODEL_WRAPPERS.register_module()
+class CPUDistributedDataParallel(MMDistributedDataParallel):
+    """:class:`MMDistributedDataParallel` for modules that live on the CPU.
+
+    torch's DDP only accepts ``device_ids=None`` for CPU modules, and
+    ``SyncBatchNorm`` has no CPU kernel, so SyncBN layers are reverted to
+    plain BN: on CPU each process keeps its own batch statistics, while the
+    gradients are still averaged over all processes.
+
+    Args:
+        module (nn.Module): The model to wrap, on the CPU.
+        device_ids: Ignored (the runner passes ``[LOCAL_RANK]``).
+        **kwargs: Passed to :class:`MMDistributedDataParallel`.
+    """
+
+    def __init__(self, module, device_ids=None, **kwargs):
+        super().__init__(
+            module=revert_sync_batchnorm(module), device_ids=None, **kwargs)
+
+
+def setup_cpu_distributed(cfg) -> bool:
+    """Prepare ``cfg`` for a multi-process run on a machine without CUDA.
+
+    Args:
+        cfg (Config): The config, with ``cfg.launcher`` already set.
+
+    Returns:
+        bool: True when the CPU (gloo) path was set up, False when the run
+        is single-process or CUDA is available (nothing is changed then).
+    """
+    launcher = cfg.get('launcher', 'none')
+    if launcher == 'none' or torch.cuda.is_available():
+        return False
+    if launcher != 'pytorch':
+        raise NotImplementedError(
+            f'--launcher {launcher} needs CUDA; on a CPU-only machine use '
+            '--launcher pytorch (tools/dist_train.sh, torchrun).')
+    missing = [k for k in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
+               if k not in os.environ]
+    if missing:
+        raise RuntimeError(
+            f'--launcher pytorch expects torchrun to set {", ".join(missing)};'
+            ' start the run with tools/dist_train.sh or torchrun.')
+    dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+    dist_cfg['backend'] = 'gloo'
+    if not dist.is_initialized():
+        dist.init_process_group(
+            backend='gloo',
+            timeout=timedelta(seconds=dist_cfg.get('timeout', 1800)))
+    if cfg.get('model_wrapper_cfg') is None:
+        cfg.model_wrapper_cfg = dict(
+            type='CPUDistributedDataParallel',
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+    return True

@@ -116,7 +116,7 @@ def _add_roads(scene: SyntheticScene, rng: np.random.Generator) -> None:
     height, width = scene.labels.shape
     for axis, length in ((0, height), (1, width)):
         for _ in range(rng.integers(1, 3)):
-            road = int(rng.integers(12, 22))
+            road = int(rng.integers(18, 30))
             start = int(rng.integers(0, length - road))
             mask = np.zeros_like(scene.labels, dtype=bool)
             if axis == 0:
@@ -155,8 +155,8 @@ def _add_buildings(scene: SyntheticScene, rng: np.random.Generator) -> None:
 def _add_trees(scene: SyntheticScene, rng: np.random.Generator) -> None:
     height, width = scene.labels.shape
     yy, xx = np.mgrid[0:height, 0:width]
-    for _ in range(int(rng.integers(8, 16))):
-        radius = float(rng.uniform(5, 14))
+    for _ in range(int(rng.integers(14, 26))):
+        radius = float(rng.uniform(7, 16))
         cy, cx = rng.uniform(0, height), rng.uniform(0, width)
         if scene.labels[int(cy), int(cx)] != LOW_VEGETATION:
             continue
@@ -213,10 +213,10 @@ def generate_scene(height: int, width: int,
     _add_roads(scene, rng)
     _add_buildings(scene, rng)
     _add_trees(scene, rng)
-    _add_small_objects(scene, rng, CAR, int(rng.integers(4, 10)), (5, 11),
+    _add_small_objects(scene, rng, CAR, int(rng.integers(6, 14)), (12, 22),
                        (IMPERVIOUS, ), (1.3, 1.8))
     _add_small_objects(scene, rng, CLUTTER, int(rng.integers(2, 6)),
-                       (8, 14), (LOW_VEGETATION, IMPERVIOUS), (0.0, 2.5))
+                       (14, 24), (LOW_VEGETATION, IMPERVIOUS), (0.0, 2.5))
     low = scene.labels == LOW_VEGETATION
     scene.ndsm[low] = 0.3 * np.clip(_smooth_noise(rng, height, width), 0,
                                     1)[low]

@@ -49,7 +49,30 @@ def _numpy_globals() -> List[object]:
     return entries
 
 
-MMENGINE_CHECKPOINT_GLOBALS = [HistoryBuffer, *_numpy_globals()]
+def history_buffer_method(owner, name: str):
+    """Stand-in for ``getattr`` while unpickling, limited to HistoryBuffer.
+
+    ``HistoryBuffer.__getstate__`` stores its statistics methods
+    (``min``, ``max``, ``mean``, ``current``), which pickle writes as
+    ``getattr(HistoryBuffer, 'min')``. Allow-listing the builtin ``getattr``
+    would let a checkpoint read any attribute of any allowed object; this
+    resolves only methods defined on :class:`HistoryBuffer`.
+    """
+    if owner is HistoryBuffer and callable(
+            vars(HistoryBuffer).get(name)) and not name.startswith('_'):
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'refusing getattr({owner!r}, {name!r}) while loading a checkpoint: '
+        'only HistoryBuffer methods are allowed')
+
+
+MMENGINE_CHECKPOINT_GLOBALS = [
+    HistoryBuffer,
+    # Pickle protocol 2 writes `__builtin__`, later protocols `builtins`.
+    (history_buffer_method, '__builtin__.getattr'),
+    (history_buffer_method, 'builtins.getattr'),
+    *_numpy_globals(),
+]
 
 
 def allow_mmengine_checkpoints() -> None:

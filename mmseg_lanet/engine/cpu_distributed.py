@@ -14,7 +14,9 @@ from datetime import timedelta
 import torch
 import torch.distributed as dist
 from mmengine.model import MMDistributedDataParallel, revert_sync_batchnorm
-from mmseg.registry import MODEL_WRAPPERS
+# mmengine's Runner looks wrappers up in its own (root) registry with
+# `MODEL_WRAPPERS.get`, which does not search mmseg's child registry.
+from mmengine.registry import MODEL_WRAPPERS
 
 
 @MODEL_WRAPPERS.register_module()

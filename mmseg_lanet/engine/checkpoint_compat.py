@@ -99,6 +99,10 @@ def check_checkpoint_file(filename: str) -> None:
         return
     with open(path, 'rb') as f:
         head = f.read(2)
+    if head == b'PK':
+        raise ValueError(
+            f'{filename} is not a readable checkpoint: a damaged zip archive '
+            '(truncated download or copy?)')
     if head[:1] != b'\x80':  # pickle protocol >= 2 opcode
         raise ValueError(
             f'{filename} is not a checkpoint: expected a file written by '

@@ -1,0 +1,85 @@
+"""Safe loading of mmengine checkpoints on torch >= 2.6."""
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from mmengine.logging import MessageHub
+from mmengine.logging.history_buffer import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
+
+import mmseg_lanet  # noqa: F401
+from mmseg_lanet.engine.checkpoint_compat import (check_checkpoint_file,
+                                                  history_buffer_method)
+
+
+class NotAllowed:
+    """A class no allow-list knows."""
+
+
+def _mmengine_like_checkpoint():
+    hub = MessageHub.get_instance('checkpoint_compat_test')
+    for i in range(3):
+        hub.update_scalar('train/loss', 1.0 / (i + 1))
+    hub.update_info('iter', np.int64(3))
+    return dict(
+        meta=dict(
+            message_hub=hub.state_dict(),
+            seed=np.int64(7),
+            mean=np.array([85.8, 91.7], dtype=np.float32)),
+        state_dict={'w': torch.arange(4.)},
+    )
+
+
+def test_weights_only_load_of_mmengine_types(tmp_path):
+    path = tmp_path / 'iter_3.pth'
+    torch.save(_mmengine_like_checkpoint(), path)
+
+    ckpt = torch.load(path, weights_only=True)  # safe loading stays on
+
+    buffer = ckpt['meta']['message_hub']['log_scalars']['train/loss']
+    assert isinstance(buffer, HistoryBuffer)
+    assert buffer.current() == pytest.approx(1 / 3)
+    assert buffer.mean() == pytest.approx((1 + 1 / 2 + 1 / 3) / 3)
+    assert buffer.min() == pytest.approx(1 / 3)
+    np.testing.assert_array_equal(ckpt['meta']['mean'],
+                                  np.array([85.8, 91.7], np.float32))
+    assert ckpt['meta']['seed'] == 7
+    torch.testing.assert_close(ckpt['state_dict']['w'], torch.arange(4.))
+
+
+def test_mmengine_loader_uses_safe_loading_and_names_the_file(tmp_path):
+    good = tmp_path / 'good.pth'
+    torch.save(_mmengine_like_checkpoint(), good)
+    assert _load_checkpoint(str(good))['meta']['seed'] == 7
+
+    evil = tmp_path / 'evil.pth'
+    torch.save({'meta': NotAllowed()}, evil)
+    with pytest.raises(pickle.UnpicklingError,
+                       match=r'(?s)evil\.pth with safe unpickling.*NotAllowed'):
+        CheckpointLoader.load_checkpoint(str(evil))
+
+
+def test_getattr_stand_in_is_limited_to_history_buffer_methods():
+    assert history_buffer_method(HistoryBuffer, 'mean') is HistoryBuffer.mean
+    with pytest.raises(pickle.UnpicklingError, match='only HistoryBuffer'):
+        history_buffer_method(HistoryBuffer, '__init__')
+    with pytest.raises(pickle.UnpicklingError, match='only HistoryBuffer'):
+        history_buffer_method(np.ndarray, 'tofile')
+
+
+def test_not_a_checkpoint(tmp_path):
+    text = tmp_path / 'config.py'
+    text.write_text("model = dict(type='EncoderDecoder')\n")
+    with pytest.raises(ValueError, match=r'config\.py is not a checkpoint'):
+        check_checkpoint_file(str(text))
+    with pytest.raises(ValueError, match=r'config\.py is not a checkpoint'):
+        _load_checkpoint(str(text))
+    with pytest.raises(FileNotFoundError, match='checkpoint not found: .*nope'):
+        check_checkpoint_file(str(tmp_path / 'nope.pth'))
+
+    truncated = tmp_path / 'truncated.pth'
+    torch.save(_mmengine_like_checkpoint(), truncated)
+    truncated.write_bytes(truncated.read_bytes()[:200])
+    with pytest.raises(ValueError, match=r'truncated\.pth is not a readable'):
+        _load_checkpoint(str(truncated))

@@ -1,0 +1,63 @@
+"""Readable errors for configs that forgot the plugin or point at no data."""
+import textwrap
+
+import pytest
+from mmengine.config import Config
+
+import mmseg_lanet  # noqa: F401
+from mmseg_lanet.engine.config_checks import (check_data_roots,
+                                              check_plugin_import,
+                                              plugin_types)
+
+HEAD = "model = dict(decode_head=dict(type='LANetHead', num_classes=6))\n"
+
+
+def _config(tmp_path, text, name='cfg.py'):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return Config.fromfile(str(path))
+
+
+def test_plugin_types_are_ours_only():
+    names = plugin_types()
+    assert {'LANetHead', 'PatchAttention', 'AttentionEmbedding'} <= names
+    assert 'FCNHead' not in names and 'EncoderDecoder' not in names
+
+
+def test_config_without_plugin_import_names_file_types_and_fix(tmp_path):
+    cfg = _config(tmp_path, HEAD, 'no_import.py')
+    with pytest.raises(ValueError) as err:
+        check_plugin_import(cfg)
+    message = str(err.value)
+    assert 'no_import.py uses LANetHead from mmseg_lanet' in message
+    assert "custom_imports = dict(imports=['mmseg_lanet']" in message
+
+
+def test_config_with_plugin_import_or_without_plugin_types_passes(tmp_path):
+    check_plugin_import(_config(
+        tmp_path, "custom_imports = dict(imports=['mmseg_lanet'])\n" + HEAD))
+    check_plugin_import(_config(
+        tmp_path, "model = dict(decode_head=dict(type='FCNHead'))\n"))
+
+
+def test_missing_data_root_names_the_key_and_the_folder(tmp_path):
+    (tmp_path / 'data').mkdir()
+    cfg = _config(tmp_path, f"""
+        train_dataloader = dict(dataset=dict(
+            type='RepeatDataset', times=2,
+            dataset=dict(type='X', data_root='{tmp_path}/data')))
+        val_dataloader = dict(dataset=dict(type='X', data_root='nowhere/pd'))
+        test_dataloader = dict(dataset=dict(type='X', data_root='gone/vh'))
+        """)
+    check_data_roots(cfg, ['train_dataloader'])
+    with pytest.raises(FileNotFoundError) as err:
+        check_data_roots(cfg, ['train_dataloader', 'val_dataloader'])
+    assert "val_dataloader.dataset.data_root = 'nowhere/pd'" in str(err.value)
+    assert 'gone/vh' not in str(err.value)
+    assert 'tools/make_sample_data.py' in str(err.value)
+
+    cfg.train_dataloader.dataset.dataset.data_root = 'lost/inner'
+    with pytest.raises(FileNotFoundError,
+                       match=r"train_dataloader\.dataset\.dataset\.data_root"
+                       r" = 'lost/inner'"):
+        check_data_roots(cfg, ['train_dataloader'])

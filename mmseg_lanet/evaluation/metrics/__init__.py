@@ -1,0 +1,3 @@
+from .isprs_metric import ISPRSMetric
+
+__all__ = ['ISPRSMetric']

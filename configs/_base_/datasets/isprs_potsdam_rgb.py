@@ -1,0 +1,11 @@
+# ISPRS Potsdam, R, G, B only: MMSegmentation's model-zoo input, for
+# comparisons with it. Same converted data as isprs_potsdam_rgbir_dsm.py.
+_base_ = ['./isprs_potsdam_rgbir_dsm.py']
+bands = ('R', 'G', 'B')
+band_mean = {{_base_.imagenet_mean}}
+band_std = {{_base_.imagenet_std}}
+train_dataloader = dict(
+    dataset=dict(bands=bands, pipeline=_base_.optical_train_pipeline))
+val_dataloader = dict(
+    dataset=dict(bands=bands, pipeline=_base_.optical_test_pipeline))
+test_dataloader = val_dataloader

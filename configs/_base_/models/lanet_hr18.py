@@ -1,6 +1,6 @@
 # LANet on HRNetV2-W18 (the paper's Sec. III-E names ResNet and HRNet):
 # low level = the stride-4 branch, high level = the stride-32 branch. For
-# output stride 16 take in_index=(0, 2) and in_channels=(18, 72).
+# a stride-16 high level take in_index=(0, 2) and in_channels=(18, 72).
 _base_ = 'mmseg::_base_/models/fcn_hr18.py'
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(

@@ -1,0 +1,10 @@
+# LANet, HRNetV2-W18, Vaihingen NIR-R-G-DSM.
+_base_ = [
+    '../_base_/models/lanet_hr18.py',
+    '../_base_/datasets/isprs_vaihingen_irrg_dsm.py',
+    '../_base_/default_runtime.py',
+    '../_base_/schedules/schedule_80k_nesterov-poly.py',
+    '../_base_/models/input_vaihingen_irrg_dsm.py'
+]
+model = {{_base_.vaihingen_irrg_dsm_input}}
+train_dataloader = dict(batch_size=8)

@@ -5,4 +5,4 @@ _base_ = [
     './lanet_r50-d16_1xb8-80k_vaihingen-irrg-dsm-512x512.py',
     '../_base_/models/lanet-authors-code.py'
 ]
-model = {{_base_.lanet_authors_code}}
+model = _base_.lanet_authors_code

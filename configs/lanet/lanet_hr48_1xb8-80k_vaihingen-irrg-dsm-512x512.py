@@ -3,8 +3,9 @@ _base_ = [
     '../_base_/models/lanet_hr48.py',
     '../_base_/datasets/isprs_vaihingen_irrg_dsm.py',
     '../_base_/default_runtime.py',
-    '../_base_/schedules/schedule_80k_nesterov-poly.py',
-    '../_base_/models/input_vaihingen_irrg_dsm.py'
+    '../_base_/schedules/schedule_80k_nesterov-poly.py'
 ]
-model = {{_base_.vaihingen_irrg_dsm_input}}
-train_dataloader = dict(batch_size=8)
+model = dict(
+    data_preprocessor=dict(
+        size=_base_.crop_size, mean=_base_.band_mean, std=_base_.band_std),
+    backbone=dict(band_names=_base_.bands))

@@ -69,8 +69,9 @@ def input_bands(config: Union[str, Config]) -> int:
     """Number of input bands a config's backbone expects."""
     cfg = config if isinstance(config, Config) else Config.fromfile(config)
     backbone = cfg.model.backbone
-    if 'band_filters' in backbone:
-        return len(backbone.band_filters)
+    for key in ('band_names', 'band_filters'):
+        if key in backbone:
+            return len(backbone[key])
     return backbone.get('in_channels', 3)
 
 

@@ -69,7 +69,7 @@ def test_all_rows_have_configs_for_both_data_sets():
 def test_config_builds_and_trains_a_step(path):
     cfg = load(path)
     name = name_of(path)
-    num_bands = len(cfg.model.backbone.band_filters)
+    num_bands = len(cfg.model.backbone.band_names)
     assert num_bands == (5 if 'potsdam' in name else 4)
     assert len(cfg.model.data_preprocessor.mean) == num_bands
     assert cfg.train_dataloader.batch_size == 8
@@ -114,7 +114,7 @@ def test_whole_tile_inference_on_an_odd_size(path):
     of neither the output stride nor the PAM windows."""
     cfg = load(path)
     model = build_segmentor(cfg)
-    num_bands = len(cfg.model.backbone.band_filters)
+    num_bands = len(cfg.model.backbone.band_names)
     data = model.data_preprocessor(batch(cfg, num_bands, size=75))
     with torch.no_grad():
         results = model(**data, mode='predict')

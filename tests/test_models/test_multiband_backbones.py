@@ -7,6 +7,8 @@ from mmseg.models.backbones import HRNet, ResNet
 from mmseg_lanet.models import MultiBandHRNet, MultiBandResNet
 from mmseg_lanet.models.backbones.rgb_stem import expand_rgb_filters
 
+# The configs' mapping by band name, and what it means per data set.
+BY_NAME = dict(R='R', G='G', B='B', NIR='R', DSM='mean', nDSM='mean')
 POTSDAM = dict(
     band_names=('R', 'G', 'B', 'NIR', 'nDSM'),
     band_filters=('R', 'G', 'B', 'R', 'mean'))
@@ -59,9 +61,11 @@ def test_expand_rgb_filters_mapping_and_scale():
     torch.testing.assert_close(out[:, :3], rgb)
 
 
+@pytest.mark.parametrize('by_name', [False, True])
 @pytest.mark.parametrize('deep_stem, bands', [(False, POTSDAM),
                                               (True, VAIHINGEN)])
-def test_resnet_stem_from_a_saved_rgb_checkpoint(tmp_path, deep_stem, bands):
+def test_resnet_stem_from_a_saved_rgb_checkpoint(tmp_path, deep_stem, bands,
+                                                 by_name):
     torch.manual_seed(0)
     rgb_model = ResNet(depth=18, deep_stem=deep_stem)
     path = save_rgb_checkpoint(rgb_model, tmp_path / 'rgb.pth')
@@ -69,7 +73,8 @@ def test_resnet_stem_from_a_saved_rgb_checkpoint(tmp_path, deep_stem, bands):
         depth=18,
         deep_stem=deep_stem,
         init_cfg=dict(type='Pretrained', checkpoint=path),
-        **bands)
+        band_names=bands['band_names'],
+        band_filters=BY_NAME if by_name else bands['band_filters'])
     model.init_weights()
     stem = 'stem.0.weight' if deep_stem else 'conv1.weight'
     rgb_state, state = rgb_model.state_dict(), model.state_dict()
@@ -147,6 +152,10 @@ def test_wrong_band_count_is_named(backbone, kwargs):
     (dict(band_filters=('R', 'G'), band_names=('R', )),
      'must have one entry per input band'),
     (dict(band_filters=()), 'one filter per input band'),
+    (dict(band_filters=BY_NAME), 'band_filters given by band name need '
+     'band_names'),
+    (dict(band_filters=dict(R='R'), band_names=('R', 'NIR')),
+     "no entry for band\\(s\\) \\['NIR'\\]"),
 ])
 def test_bad_band_mapping_is_named(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -2,12 +2,14 @@
 # authors' public code builds; see configs/lanet/README.md, "Paper and code".
 # Use in a config that inherits a LANet config as
 #   _base_ = ['./lanet_..._<data set>.py', '<this file>']
-#   model = {{_base_.lanet_authors_code}}
+#   model = _base_.lanet_authors_code
 # New BN layers use PyTorch momentum 0.95: running statistics follow the
 # latest batch almost entirely.
 lanet_authors_norm_cfg = dict(type='SyncBN', requires_grad=True, momentum=0.95)
 lanet_authors_pam = dict(
-    pool_mode='adaptive', upsample_mode='bilinear', norm_cfg=lanet_authors_norm_cfg)
+    pool_mode='adaptive',
+    upsample_mode='bilinear',
+    norm_cfg=lanet_authors_norm_cfg)
 lanet_authors_code = dict(
     backbone=dict(
         # torchvision's ResNet-50 (7x7 stem); stride 16 without dilation.

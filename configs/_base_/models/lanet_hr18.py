@@ -8,8 +8,12 @@ model = dict(
     pretrained=None,
     backbone=dict(
         type='MultiBandHRNet',
-        band_names=('R', 'G', 'B'),
-        band_filters=('R', 'G', 'B'),
+        band_names=('R', 'G', 'B'),  # set from the data set config
+        # The pretrained RGB filter each band starts from, by band name: the
+        # RGB bands keep theirs, NIR the red one (nearest wavelength), the
+        # height bands the mean of the three.
+        band_filters=dict(
+            R='R', G='G', B='B', NIR='R', DSM='mean', nDSM='mean'),
         init_cfg=dict(
             type='Pretrained', checkpoint='open-mmlab://msra/hrnetv2_w18')),
     decode_head=dict(

@@ -1,7 +1,7 @@
 # LANet (Ding et al., TGRS 2021) on ResNet-50 V1c, output stride 32, in the
-# paper's form. Data-set configs set the input bands (data_preprocessor and
-# backbone.band_names/band_filters); configs/lanet/README.md lists the
-# options that reproduce the authors' code instead.
+# paper's form. Configs with a data set set the input bands
+# (data_preprocessor mean/std, backbone.band_names); configs/lanet/README.md
+# lists the options that reproduce the authors' code instead.
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
@@ -15,8 +15,12 @@ model = dict(
     data_preprocessor=data_preprocessor,
     backbone=dict(
         type='MultiBandResNet',
-        band_names=('R', 'G', 'B'),
-        band_filters=('R', 'G', 'B'),
+        band_names=('R', 'G', 'B'),  # set from the data set config
+        # The pretrained RGB filter each band starts from, by band name: the
+        # RGB bands keep theirs, NIR the red one (nearest wavelength), the
+        # height bands the mean of the three.
+        band_filters=dict(
+            R='R', G='G', B='B', NIR='R', DSM='mean', nDSM='mean'),
         depth=50,
         deep_stem=True,  # ResNetV1c
         num_stages=4,

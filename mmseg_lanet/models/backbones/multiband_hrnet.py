@@ -1,5 +1,5 @@
 """HRNet whose stem takes any number of bands, initialised from RGB."""
-from typing import List, Optional, Sequence
+from typing import List, Mapping, Optional, Sequence, Union
 
 from torch import Tensor
 
@@ -14,27 +14,32 @@ class MultiBandHRNet(HRNet):
     """HRNet (V2) for multi-band inputs that loads RGB-pretrained
     checkpoints (e.g. ``open-mmlab://msra/hrnetv2_w18``) into its stem.
 
-    The number of input bands is ``len(band_filters)``; the first stem
-    convolution is filled from a 3-band checkpoint as described in
-    :mod:`.rgb_stem`. Everything else is mmseg's :class:`HRNet`.
+    The input bands are ``band_names`` (or as many as a sequence
+    ``band_filters`` has); the first stem convolution is filled from a
+    3-band checkpoint as described in :mod:`.rgb_stem`. Everything else is
+    mmseg's :class:`HRNet`.
 
     Args:
-        band_filters (Sequence[str]): Per input band, the pretrained filter
-            it starts from: 'R', 'G', 'B', 'mean' or 'zero'.
+        band_filters (Sequence[str] | Mapping[str, str]): The pretrained
+            filter each input band starts from, 'R', 'G', 'B', 'mean' (of
+            the three) or 'zero': per band in order, or by band name, e.g.
+            ``dict(R='R', G='G', B='B', NIR='R', DSM='mean')``.
             Default: ('R', 'G', 'B').
-        band_names (Sequence[str], optional): Per input band, its name.
+        band_names (Sequence[str], optional): The input bands in order, e.g.
+            ('R', 'G', 'B', 'NIR', 'nDSM'); needed with a mapping.
         stem_rescale (bool): Scale the expanded stem by 3 / (non-zero
             bands). Default: True.
         **kwargs: :class:`mmseg.models.backbones.HRNet` arguments;
-            ``in_channels``, if given, must equal ``len(band_filters)``.
+            ``in_channels``, if given, must equal the number of bands.
 
     Shapes:
-        - x: (N, len(band_filters), H, W)
+        - x: (N, number of bands, H, W)
         - output: list of the four branch outputs at strides 4, 8, 16, 32
     """
 
     def __init__(self,
-                 band_filters: Sequence[str] = ('R', 'G', 'B'),
+                 band_filters: Union[Sequence[str], Mapping[str, str]] = (
+                     'R', 'G', 'B'),
                  band_names: Optional[Sequence[str]] = None,
                  stem_rescale: bool = True,
                  **kwargs):

@@ -1,5 +1,5 @@
 """ResNet whose stem takes any number of bands, initialised from RGB."""
-from typing import Optional, Sequence, Tuple
+from typing import Mapping, Optional, Sequence, Tuple, Union
 
 from torch import Tensor
 
@@ -14,30 +14,34 @@ class MultiBandResNet(ResNet):
     """ResNet for multi-band inputs (e.g. R, G, B, NIR, nDSM) that loads
     RGB-pretrained checkpoints into its stem.
 
-    The number of input bands is ``len(band_filters)``. A 3-band checkpoint
-    loaded into the model fills the first stem convolution band by band as
-    ``band_filters`` says (see :mod:`.rgb_stem`); everything else is the
-    plain mmseg :class:`ResNet` (``deep_stem=True`` gives ResNetV1c, whose
-    ImageNet weights are ``open-mmlab://resnet50_v1c``).
+    The input bands are ``band_names`` (or as many as a sequence
+    ``band_filters`` has). A 3-band checkpoint loaded into the model fills
+    the first stem convolution band by band as ``band_filters`` says (see
+    :mod:`.rgb_stem`); everything else is the plain mmseg :class:`ResNet`
+    (``deep_stem=True`` gives ResNetV1c, whose ImageNet weights are
+    ``open-mmlab://resnet50_v1c``).
 
     Args:
-        band_filters (Sequence[str]): Per input band, the pretrained filter
-            it starts from: 'R', 'G', 'B', 'mean' (of the three) or 'zero'.
+        band_filters (Sequence[str] | Mapping[str, str]): The pretrained
+            filter each input band starts from, 'R', 'G', 'B', 'mean' (of
+            the three) or 'zero': per band in order, or by band name, e.g.
+            ``dict(R='R', G='G', B='B', NIR='R', DSM='mean')``.
             Default: ('R', 'G', 'B').
-        band_names (Sequence[str], optional): Per input band, its name, for
-            logs and errors, e.g. ('R', 'G', 'B', 'NIR', 'nDSM').
+        band_names (Sequence[str], optional): The input bands in order, e.g.
+            ('R', 'G', 'B', 'NIR', 'nDSM'); needed with a mapping.
         stem_rescale (bool): Scale the expanded stem by 3 / (non-zero
             bands). Default: True.
         **kwargs: :class:`mmseg.models.backbones.ResNet` arguments;
-            ``in_channels``, if given, must equal ``len(band_filters)``.
+            ``in_channels``, if given, must equal the number of bands.
 
     Shapes:
-        - x: (N, len(band_filters), H, W)
+        - x: (N, number of bands, H, W)
         - output: tuple of the stage outputs selected by ``out_indices``
     """
 
     def __init__(self,
-                 band_filters: Sequence[str] = ('R', 'G', 'B'),
+                 band_filters: Union[Sequence[str], Mapping[str, str]] = (
+                     'R', 'G', 'B'),
                  band_names: Optional[Sequence[str]] = None,
                  stem_rescale: bool = True,
                  **kwargs):

@@ -9,20 +9,22 @@ checkpoint with a 3-band stem is loaded into a stem with another band count
 (``init_cfg=dict(type='Pretrained')``, ``load_from``, ``load_checkpoint``,
 ``load_state_dict``), the stem weight is rebuilt band by band:
 
-* every input band names its source in ``band_filters``: ``'R'``, ``'G'``
-  or ``'B'`` copies that pretrained filter, ``'mean'`` takes the mean of the
+* every input band names its source in ``band_filters`` (per band, or by
+  band name): ``'R'``, ``'G'`` or ``'B'`` copies that pretrained filter, ``'mean'`` takes the mean of the
   three, ``'zero'`` starts the band at zero (no effect until trained);
 * with ``rescale`` the whole weight is multiplied by ``3 / k``, k being the
   number of non-zero bands, so that the stem's summed input weight keeps
   the scale it had over three bands (the convention of timm's
   ``adapt_input_conv``).
 
-The mapping is data-set specific and belongs in the config, e.g. Potsdam
-R, G, B, NIR, nDSM -> ``('R', 'G', 'B', 'R', 'mean')``: the bands that exist
-in RGB keep their filter, NIR takes the nearest-wavelength (red) filter and
-the height band the mean filter.
+The mapping belongs in the config. By band name it serves every data set:
+``dict(R='R', G='G', B='B', NIR='R', DSM='mean', nDSM='mean')`` gives
+Potsdam (R, G, B, NIR, nDSM) ``('R', 'G', 'B', 'R', 'mean')`` and Vaihingen
+(NIR, R, G, DSM) ``('R', 'R', 'G', 'mean')``: the bands that exist in RGB
+keep their filter, NIR takes the nearest-wavelength (red) filter and the
+height band the mean filter.
 """
-from typing import Optional, Sequence, Tuple
+from typing import Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.logging import print_log
@@ -32,23 +34,34 @@ RGB = ('R', 'G', 'B')
 FILTER_SOURCES = RGB + ('mean', 'zero')
 
 
-def check_band_filters(band_filters: Sequence[str],
+def check_band_filters(band_filters: Union[Sequence[str], Mapping[str, str]],
                        band_names: Optional[Sequence[str]] = None,
                        in_channels: Optional[int] = None
                        ) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
     """Validate the band mapping of a stem.
 
     Args:
-        band_filters (Sequence[str]): Per input band, one of
-            :data:`FILTER_SOURCES`.
-        band_names (Sequence[str], optional): Per input band, its name (used
-            in messages). Default: ``band0``, ``band1``...
+        band_filters (Sequence[str] | Mapping[str, str]): The source of each
+            input band, one of :data:`FILTER_SOURCES`: either per band, in
+            band order, or by band name (e.g. ``dict(R='R', NIR='R',
+            DSM='mean')``; needs ``band_names``, unused names are ignored).
+        band_names (Sequence[str], optional): Per input band, its name.
+            Default: ``band0``, ``band1``... (sequence ``band_filters`` only).
         in_channels (int, optional): A band count given separately (the
-            backbone's ``in_channels``); must equal ``len(band_filters)``.
+            backbone's ``in_channels``); must equal the number of bands.
 
     Returns:
-        tuple: ``(band_filters, band_names)`` as tuples.
+        tuple: ``(band_filters, band_names)`` as tuples, in band order.
     """
+    if isinstance(band_filters, Mapping):
+        if band_names is None:
+            raise ValueError('band_filters given by band name need '
+                             'band_names, the input bands in order')
+        missing = [name for name in band_names if name not in band_filters]
+        if missing:
+            raise ValueError(f'band_filters has no entry for band(s) '
+                             f'{missing} of band_names {tuple(band_names)}')
+        band_filters = [band_filters[name] for name in band_names]
     band_filters = tuple(band_filters)
     if not band_filters:
         raise ValueError('band_filters must name one filter per input band, '

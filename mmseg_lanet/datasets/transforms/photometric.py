@@ -90,7 +90,9 @@ class BandAwarePhotoMetricDistortion(BaseTransform):
                 hsv[..., 1] * random.uniform(self.saturation_lower,
                                              self.saturation_upper), 0, 1)
         if change_hue:
-            shift = 2 * random.randint(-self.hue_delta, self.hue_delta)
+            # randint's upper bound is exclusive: +1 makes the shift
+            # symmetric (and hue_delta=0 valid).
+            shift = 2 * random.randint(-self.hue_delta, self.hue_delta + 1)
             hsv[..., 0] = (hsv[..., 0] + shift) % 360
         return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB) * 255
 

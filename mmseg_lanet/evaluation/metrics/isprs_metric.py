@@ -122,20 +122,21 @@ class ISPRSMetric(BaseMetric):
                 _percent(scores[key][i])
                 for key in ('f1', 'iou', 'precision', 'recall')
             ] + ['yes' if name in scores['mean_classes'] else 'no'])
-        kept = ', '.join(scores['mean_classes'])
+        left_out = ', '.join(self.mean_exclude) or 'none'
+        means = f'mean of {len(scores["mean_classes"])} classes ({left_out} out)'
         oa_over = ('all classes' if not self.oa_exclude else
-                   f'all but {", ".join(self.oa_exclude)}')
+                   f'all classes but {", ".join(self.oa_exclude)}')
         summary = PrettyTable(['Score', 'Value', 'Convention'])
-        summary.add_row(['OA', _percent(scores['OA']),
-                         f'ISPRS: pixels of {oa_over}'])
+        summary.align = 'l'
+        summary.add_row(['OA', _percent(scores['OA']), f'ISPRS: {oa_over}'])
         summary.add_row(['mF1', _percent(scores['mF1']),
-                         f'ISPRS / LANet paper: mean over {kept}'])
-        summary.add_row(['mIoU', _percent(scores['mIoU']),
-                         f'ISPRS: mean over {kept}'])
+                         f'ISPRS, LANet paper: {means}'])
+        summary.add_row(['mIoU', _percent(scores['mIoU']), f'ISPRS: {means}'])
+        all_classes = f'mean of all {len(class_names)} classes'
         summary.add_row(['mF1_with_clutter', _percent(scores['mF1_all']),
-                         'mean over all classes'])
+                         all_classes])
         summary.add_row(['mIoU_with_clutter', _percent(scores['mIoU_all']),
-                         'MMSeg convention: mean over all classes'])
+                         f'MMSeg convention: {all_classes}'])
         labels = ', '.join(label_dirs) or 'unknown'
         header = (f'ISPRS evaluation of {num_pixels} pixels, labels from '
                   f'{labels} (ignore index {self.ignore_index} not counted)')

@@ -38,6 +38,7 @@ import tifffile
 
 from .converters import potsdam, vaihingen
 from .converters.convert import MANIFEST, convert_dataset
+from .converters.layout import MemberSpec
 from .isprs_classes import BOUNDARY_COLOUR, BOUNDARY_RADIUS, ISPRS_PALETTE
 
 IMPERVIOUS, BUILDING, LOW_VEGETATION, TREE, CAR, CLUTTER = range(6)
@@ -296,6 +297,10 @@ class _ArchiveWriter:
     def add(self, archive: str, member: str, data: bytes) -> None:
         self.members.setdefault(archive, {})[member] = data
 
+    def add_tile(self, spec: MemberSpec, tile: str, data: bytes) -> None:
+        """Add a tile's file under its official member name."""
+        self.add(spec.archive, spec.member(tile), data)
+
     def write(self, archive_dir: str) -> None:
         os.makedirs(archive_dir, exist_ok=True)
         for archive, members in self.members.items():
@@ -305,6 +310,48 @@ class _ArchiveWriter:
                 for member, data in sorted(members.items()):
                     zf.writestr(member, data)
             os.replace(partial, osp.join(archive_dir, archive))
+
+
+def _add_potsdam_tile(writer: _ArchiveWriter, tile: str, index: int,
+                      split: str, scene: SyntheticScene,
+                      dsm: np.ndarray) -> None:
+    """Potsdam's optical files (RGBIR, RGB, IRRG with world files), DSM and
+    8-bit normalised DSM of one tile."""
+    r, g, b, nir = np.moveaxis(scene.reflectance, 2, 0)
+    for spec, bands in ((potsdam.RGBIR, (r, g, b, nir)),
+                        (potsdam.RGB, (r, g, b)), (potsdam.IRRG,
+                                                   (nir, r, g))):
+        writer.add_tile(spec, tile, _tiff_bytes(np.stack(bands, 2), 'rgb'))
+        writer.add(spec.archive, spec.member(tile)[:-len('.tif')] + '.tfw',
+                   _world_file(index, 0.05))
+    writer.add_tile(potsdam.DSM, tile, _tiff_bytes(dsm, 'minisblack'))
+    levels = np.clip(scene.ndsm * NDSM_LEVELS_PER_METRE, 0,
+                     255).round().astype(np.uint8)
+    writer.add_tile(
+        potsdam.NDSM, tile,
+        cv2.imencode('.jpg', levels, [cv2.IMWRITE_JPEG_QUALITY, 95])[1]
+        .tobytes())
+
+
+def _add_vaihingen_tile(writer: _ArchiveWriter, tile: str, index: int,
+                        split: str, scene: SyntheticScene,
+                        dsm: np.ndarray) -> None:
+    """Vaihingen's NIR-R-G file and DSM of one tile; training areas also get
+    the old ``gts_for_participants/`` labels, named like the image."""
+    r, g, _, nir = np.moveaxis(scene.reflectance, 2, 0)
+    writer.add_tile(vaihingen.TOP, tile,
+                    _tiff_bytes(np.stack((nir, r, g), 2), 'rgb'))
+    writer.add_tile(vaihingen.DSM, tile, _tiff_bytes(dsm, 'minisblack'))
+    if split == 'train':
+        writer.add(
+            vaihingen.TOP.archive, 'gts_for_participants/' +
+            osp.basename(vaihingen.TOP.member(tile)),
+            _tiff_bytes(label_colours(scene.labels), 'rgb'))
+
+
+SAMPLE_WRITERS = dict(
+    potsdam=(_add_potsdam_tile, potsdam.POTSDAM_LAYOUT),
+    vaihingen=(_add_vaihingen_tile, vaihingen.VAIHINGEN_LAYOUT))
 
 
 def _tiles(dataset: str):
@@ -318,6 +365,7 @@ def _tiles(dataset: str):
 
 def _scene_for(dataset: str, index: int, tile: str, size: Tuple[int, int],
                seed: int):
+    """Scene, DSM, label colours and eroded label colours of a tile."""
     rng = np.random.default_rng([seed, list(SAMPLE_TILES).index(dataset),
                                  index])
     scene = generate_scene(*size, rng)
@@ -330,69 +378,33 @@ def _scene_for(dataset: str, index: int, tile: str, size: Tuple[int, int],
     return scene, dsm, colours, eroded
 
 
-def write_potsdam_archives(archive_dir: str, seed: int = 0) -> None:
-    """Write the synthetic Potsdam sample as the official archives:
-    ``2_Ortho_RGB.zip``, ``3_Ortho_IRRG.zip``, ``4_Ortho_RGBIR.zip``,
-    ``1_DSM.zip``, ``1_DSM_normalisation.zip``, ``5_Labels_all.zip`` and
-    ``5_Labels_all_noBoundary.zip``."""
+def write_sample_archives(dataset: str, archive_dir: str,
+                          seed: int = 0) -> None:
+    """Write the synthetic sample of a data set as its official archives.
+
+    Potsdam: ``2_Ortho_RGB.zip``, ``3_Ortho_IRRG.zip``,
+    ``4_Ortho_RGBIR.zip``, ``1_DSM.zip``, ``1_DSM_normalisation.zip``,
+    ``5_Labels_all.zip``, ``5_Labels_all_noBoundary.zip``. Vaihingen:
+    ``ISPRS_semantic_labeling_Vaihingen.zip`` and the COMPLETE full and
+    eroded ground truth archives.
+
+    Args:
+        dataset (str): 'potsdam' or 'vaihingen'.
+        archive_dir (str): Folder to write the archives into.
+        seed (int): Seed of the scenes.
+    """
+    add_tile, layout = SAMPLE_WRITERS[dataset]
     writer = _ArchiveWriter()
-    for index, _, tile, size in _tiles('potsdam'):
-        scene, dsm, colours, eroded = _scene_for('potsdam', index, tile, size,
+    for index, split, tile, size in _tiles(dataset):
+        scene, dsm, colours, eroded = _scene_for(dataset, index, tile, size,
                                                  seed)
-        r, g, b, nir = np.moveaxis(scene.reflectance, 2, 0)
-        for spec, bands in ((potsdam.RGBIR, (r, g, b, nir)),
-                            (potsdam.RGB, (r, g, b)),
-                            (potsdam.IRRG, (nir, r, g))):
-            member = spec.member(tile)
-            writer.add(spec.archive, member,
-                       _tiff_bytes(np.stack(bands, axis=2), 'rgb'))
-            writer.add(spec.archive, member[:-len('.tif')] + '.tfw',
-                       _world_file(index, 0.05))
-        writer.add(potsdam.DSM.archive, potsdam.DSM.member(tile),
-                   _tiff_bytes(dsm, 'minisblack'))
-        ndsm_levels = np.clip(scene.ndsm * NDSM_LEVELS_PER_METRE, 0,
-                              255).round().astype(np.uint8)
-        writer.add(potsdam.NDSM.archive, potsdam.NDSM.member(tile),
-                   cv2.imencode('.jpg', ndsm_levels,
-                                [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes())
-        writer.add(potsdam.LABELS.archive, potsdam.LABELS.member(tile),
-                   _tiff_bytes(colours, 'rgb'))
-        writer.add(potsdam.ERODED_LABELS.archive,
-                   potsdam.ERODED_LABELS.member(tile),
-                   _tiff_bytes(eroded, 'rgb'))
+        add_tile(writer, tile, index, split, scene, dsm)
+        writer.add_tile(layout.labels, tile, _tiff_bytes(colours, 'rgb'))
+        writer.add_tile(layout.eroded_labels, tile,
+                        _tiff_bytes(eroded, 'rgb'))
     writer.write(archive_dir)
 
 
-def write_vaihingen_archives(archive_dir: str, seed: int = 0) -> None:
-    """Write the synthetic Vaihingen sample as the official archives:
-    ``ISPRS_semantic_labeling_Vaihingen.zip`` (``top/``, ``dsm/`` and, for
-    training areas, ``gts_for_participants/``) and the COMPLETE full and
-    eroded ground truth archives."""
-    writer = _ArchiveWriter()
-    for index, split, tile, size in _tiles('vaihingen'):
-        scene, dsm, colours, eroded = _scene_for('vaihingen', index, tile,
-                                                 size, seed)
-        r, g, _, nir = np.moveaxis(scene.reflectance, 2, 0)
-        writer.add(vaihingen.TOP.archive, vaihingen.TOP.member(tile),
-                   _tiff_bytes(np.stack((nir, r, g), axis=2), 'rgb'))
-        writer.add(vaihingen.DSM.archive, vaihingen.DSM.member(tile),
-                   _tiff_bytes(dsm, 'minisblack'))
-        if split == 'train':
-            writer.add(
-                vaihingen.TOP.archive, 'gts_for_participants/' +
-                osp.basename(vaihingen.TOP.member(tile)),
-                _tiff_bytes(colours, 'rgb'))
-        writer.add(vaihingen.LABELS.archive, vaihingen.LABELS.member(tile),
-                   _tiff_bytes(colours, 'rgb'))
-        writer.add(vaihingen.ERODED_LABELS.archive,
-                   vaihingen.ERODED_LABELS.member(tile),
-                   _tiff_bytes(eroded, 'rgb'))
-    writer.write(archive_dir)
-
-
-SAMPLE_WRITERS = dict(
-    potsdam=(write_potsdam_archives, potsdam.POTSDAM_LAYOUT),
-    vaihingen=(write_vaihingen_archives, vaihingen.VAIHINGEN_LAYOUT))
 SAMPLE_RECORD = 'sample.json'
 
 
@@ -420,7 +432,7 @@ def make_sample_data(dataset: str,
     if dataset not in SAMPLE_WRITERS:
         raise ValueError(f'unknown data set {dataset!r}; choose from '
                          f'{list(SAMPLE_WRITERS)}')
-    write_archives, layout = SAMPLE_WRITERS[dataset]
+    layout = SAMPLE_WRITERS[dataset][1]
     archive_dir = osp.join(out_root, 'archives', dataset)
     out_dir = osp.join(out_root, dataset)
     record = dict(seed=seed, tiles=SAMPLE_TILES[dataset])
@@ -435,7 +447,7 @@ def make_sample_data(dataset: str,
             raise FileExistsError(
                 f'{out_dir} holds a conversion of other sample archives '
                 f'({previous}); remove it or choose another output root')
-        write_archives(archive_dir, seed)
+        write_sample_archives(dataset, archive_dir, seed)
         with open(record_path, 'w') as f:
             json.dump(record, f)
     return convert_dataset(layout, archive_dir, out_dir, progress=progress)

@@ -165,12 +165,17 @@ def always_apply(monkeypatch):
     monkeypatch.setattr(photometric.random, 'uniform', lambda low, high: high)
 
 
+def distortion(**kwargs):
+    """BandAwarePhotoMetricDistortion that changes nothing but ``kwargs``."""
+    cfg = dict(type='BandAwarePhotoMetricDistortion', brightness_delta=0,
+               contrast_range=(1.0, 1.0), saturation_range=(1.0, 1.0),
+               hue_delta=0)
+    return TRANSFORMS.build(dict(cfg, **kwargs))
+
+
 def test_photometric_distortion_touches_optical_bands_only(monkeypatch):
     always_apply(monkeypatch)
-    transform = TRANSFORMS.build(
-        dict(type='BandAwarePhotoMetricDistortion', brightness_delta=10,
-             contrast_range=(1.0, 1.0), saturation_range=(1.0, 1.0),
-             hue_delta=0))
+    transform = distortion(brightness_delta=10)
     for names in (('R', 'G', 'B', 'NIR', 'nDSM'), ('NIR', 'R', 'G', 'DSM')):
         results = photometric_results(names)
         before = results['img'].copy()
@@ -183,10 +188,7 @@ def test_photometric_distortion_touches_optical_bands_only(monkeypatch):
 
 def test_photometric_saturation_needs_rgb(monkeypatch):
     always_apply(monkeypatch)
-    transform = TRANSFORMS.build(
-        dict(type='BandAwarePhotoMetricDistortion', brightness_delta=0,
-             contrast_range=(1.0, 1.0), saturation_range=(0.0, 0.0),
-             hue_delta=0))
+    transform = distortion(saturation_range=(0.0, 0.0))
     results = photometric_results(('R', 'G', 'B', 'NIR', 'nDSM'))
     before = results['img'].copy()
     after = transform(results)['img']
@@ -210,18 +212,18 @@ def test_wrong_band_count_names_the_file(tmp_path):
         dataset[0]
 
 
-def test_size_mismatches_name_the_file(tmp_path):
+@pytest.mark.parametrize('path, array, message', [
+    ('dsm_dir/val/t1.tif', np.zeros((24, 31), np.float32),
+     r'dsm_dir/val/t1.tif: height map is \(24, 31\), its image is '
+     r'\(24, 32\)'),
+    ('ann_dir/val/t1.png', np.zeros((23, 32), np.uint8),
+     r'ann_dir/val/t1.png: label map is \(23, 32\), its image .*t1.tif is '
+     r'\(24, 32\)'),
+], ids=['dsm', 'labels'])
+def test_size_mismatches_name_the_file(tmp_path, path, array, message):
     write_converted(tmp_path, 4)
-    write_raster(str(tmp_path / 'dsm_dir' / 'val' / 't1.tif'),
-                 np.zeros((24, 31), np.float32))
-    with pytest.raises(ValueError, match=r'dsm_dir/val/t1.tif: height map '
-                       r'is \(24, 31\), its image is \(24, 32\)'):
-        build_dataset(tmp_path, POTSDAM, TEST_PIPELINE)[0]
-    write_converted(tmp_path, 4)
-    write_raster(str(tmp_path / 'ann_dir' / 'val' / 't1.png'),
-                 np.zeros((23, 32), np.uint8))
-    with pytest.raises(ValueError, match=r'ann_dir/val/t1.png: label map is '
-                       r'\(23, 32\), its image .*t1.tif is \(24, 32\)'):
+    write_raster(str(tmp_path / path), array)
+    with pytest.raises(ValueError, match=message):
         build_dataset(tmp_path, POTSDAM, TEST_PIPELINE)[0]
 
 

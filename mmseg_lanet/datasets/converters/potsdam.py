@@ -43,25 +43,27 @@ def padded_tile(tile: str) -> str:
     return f'{int(row):02d}_{int(col):02d}'
 
 
-RGBIR = MemberSpec('4_Ortho_RGBIR.zip',
-                   '4_Ortho_RGBIR/top_potsdam_{tile}_RGBIR.tif', _TILE,
-                   num_bands=4, parse_tile=canonical_tile)
-RGB = MemberSpec('2_Ortho_RGB.zip', '2_Ortho_RGB/top_potsdam_{tile}_RGB.tif',
-                 _TILE, num_bands=3, parse_tile=canonical_tile)
-IRRG = MemberSpec('3_Ortho_IRRG.zip',
-                  '3_Ortho_IRRG/top_potsdam_{tile}_IRRG.tif', _TILE,
-                  num_bands=3, parse_tile=canonical_tile)
-NDSM = MemberSpec(
+def _tile_spec(archive: str, template: str, num_bands: int = 1,
+               format_tile=str) -> MemberSpec:
+    return MemberSpec(archive, template, _TILE, num_bands=num_bands,
+                      parse_tile=canonical_tile, format_tile=format_tile)
+
+
+RGBIR = _tile_spec('4_Ortho_RGBIR.zip',
+                   '4_Ortho_RGBIR/top_potsdam_{tile}_RGBIR.tif', 4)
+RGB = _tile_spec('2_Ortho_RGB.zip', '2_Ortho_RGB/top_potsdam_{tile}_RGB.tif',
+                 3)
+IRRG = _tile_spec('3_Ortho_IRRG.zip',
+                  '3_Ortho_IRRG/top_potsdam_{tile}_IRRG.tif', 3)
+NDSM = _tile_spec(
     '1_DSM_normalisation.zip',
-    '1_DSM_normalisation/dsm_potsdam_{tile}_normalized_lastools.jpg', _TILE,
-    parse_tile=canonical_tile, format_tile=padded_tile)
-DSM = MemberSpec('1_DSM.zip', '1_DSM/dsm_potsdam_{tile}.tif', _TILE,
-                 parse_tile=canonical_tile, format_tile=padded_tile)
-LABELS = MemberSpec('5_Labels_all.zip', 'top_potsdam_{tile}_label.tif',
-                    _TILE, num_bands=3, parse_tile=canonical_tile)
-ERODED_LABELS = MemberSpec('5_Labels_all_noBoundary.zip',
-                           'top_potsdam_{tile}_label_noBoundary.tif', _TILE,
-                           num_bands=3, parse_tile=canonical_tile)
+    '1_DSM_normalisation/dsm_potsdam_{tile}_normalized_lastools.jpg',
+    format_tile=padded_tile)
+DSM = _tile_spec('1_DSM.zip', '1_DSM/dsm_potsdam_{tile}.tif',
+                 format_tile=padded_tile)
+LABELS = _tile_spec('5_Labels_all.zip', 'top_potsdam_{tile}_label.tif', 3)
+ERODED_LABELS = _tile_spec('5_Labels_all_noBoundary.zip',
+                           'top_potsdam_{tile}_label_noBoundary.tif', 3)
 
 POTSDAM_LAYOUT = DatasetLayout(
     name='potsdam',

@@ -6,8 +6,8 @@ from typing import Dict, List, Tuple
 LABEL_ROLES = dict(labels='full', eroded_labels='eroded')
 
 
-def dsm_statistics(manifest: dict, split: str = 'train') -> Tuple[float,
-                                                                 float]:
+def dsm_statistics(manifest: dict,
+                   split: str = 'train') -> Tuple[float, float]:
     """Mean and standard deviation of the heights of all tiles of a split.
 
     Args:

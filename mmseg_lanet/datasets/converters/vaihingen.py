@@ -2,10 +2,11 @@
 
 Archives (as downloaded from ISPRS), one tile id ``area{n}``:
 
-- ``ISPRS_semantic_labeling_Vaihingen.zip``: ``top/top_mosaic_09cm_area{n}.tif``
-  (uint8, bands NIR, R, G) and ``dsm/dsm_09cm_matching_area{n}.tif``
-  (float32 absolute heights). Its ``gts_for_participants/`` folder (old
-  training labels with the same file names as ``top/``) is not used.
+- ``ISPRS_semantic_labeling_Vaihingen.zip``:
+  ``top/top_mosaic_09cm_area{n}.tif`` (uint8, bands NIR, R, G) and
+  ``dsm/dsm_09cm_matching_area{n}.tif`` (float32 absolute heights). Its
+  ``gts_for_participants/`` folder (old training labels with the same file
+  names as ``top/``) is not used.
 - ``ISPRS_semantic_labeling_Vaihingen_ground_truth_COMPLETE.zip``:
   ``top_mosaic_09cm_area{n}.tif`` (RGB colours).
 - ``ISPRS_semantic_labeling_Vaihingen_ground_truth_eroded_COMPLETE.zip``:

@@ -123,7 +123,8 @@ class ISPRSMetric(BaseMetric):
                 for key in ('f1', 'iou', 'precision', 'recall')
             ] + ['yes' if name in scores['mean_classes'] else 'no'])
         left_out = ', '.join(self.mean_exclude) or 'none'
-        means = f'mean of {len(scores["mean_classes"])} classes ({left_out} out)'
+        num_kept = len(scores['mean_classes'])
+        means = f'mean of {num_kept} classes ({left_out} out)'
         oa_over = ('all classes' if not self.oa_exclude else
                    f'all classes but {", ".join(self.oa_exclude)}')
         summary = PrettyTable(['Score', 'Value', 'Convention'])

@@ -281,3 +281,30 @@ def test_official_split_lists():
         1, 3, 5, 7, 11, 13, 15, 17, 21, 23, 26, 28, 30, 32, 34, 37]
     assert [int(t[4:]) for t in VAIHINGEN_LAYOUT.val_tiles] == [
         2, 4, 6, 8, 10, 12, 14, 16, 20, 22, 24, 27, 29, 31, 33, 35, 38]
+
+
+def test_grey_height_file_with_identical_channels_is_one_band(
+        tmp_path, make_potsdam_archives, make_zip):
+    tiles = make_potsdam_archives(tmp_path, tiles={'2_10': 0})
+    grey = np.clip(tiles['2_10'].dsm - 30, 0, 255).astype(np.uint8)
+    jpeg = cv2.imencode('.jpg', np.dstack([grey] * 3))[1].tobytes()
+    make_zip(tmp_path / '1_DSM_normalisation.zip', {
+        '1_DSM_normalisation/dsm_potsdam_02_10_normalized_lastools.jpg':
+        jpeg})
+    out = tmp_path / 'out'
+    convert_dataset(POTSDAM_LAYOUT, str(tmp_path), str(out), progress=False)
+    dsm = read_tif(out / 'dsm_dir' / 'train' / '2_10.tif')
+    assert dsm.shape == (40, 48)
+    decoded = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    np.testing.assert_array_equal(dsm, decoded[..., 0].astype(np.float32))
+    # Channels that differ are not a height map: an error names the file
+    # (PNG content under the official name, so that nothing is lossy).
+    other = np.dstack([grey, grey, 255 - grey])
+    make_zip(tmp_path / '1_DSM_normalisation.zip', {
+        '1_DSM_normalisation/dsm_potsdam_02_10_normalized_lastools.jpg':
+        cv2.imencode('.png', other)[1].tobytes()})
+    with pytest.raises(ValueError, match=(
+            r'dsm_potsdam_02_10_normalized_lastools\.jpg: has 3 band\(s\), '
+            'expected 1')):
+        convert_dataset(POTSDAM_LAYOUT, str(tmp_path), str(tmp_path / 'o2'),
+                        progress=False)

@@ -93,6 +93,11 @@ class ArchiveSet:
         """
         name = f'{self.path(spec.archive)}:{member}'
         array = decode_raster(self._open(spec.archive).read(member), name)
+        if (spec.num_bands == 1 and array.ndim == 3
+                and (array == array[..., :1]).all()):
+            # A grey image stored with identical colour channels (e.g. an
+            # RGB JPEG of the nDSM): one band, nothing lost.
+            array = array[..., 0]
         bands = 1 if array.ndim == 2 else array.shape[2]
         if bands != spec.num_bands:
             raise ValueError(f'{name}: has {bands} band(s), expected '

@@ -133,6 +133,11 @@ def test_normalize_dsm(mode):
                 if mode == 'per_tile' else (heights - 255) / 2)
     np.testing.assert_allclose(out[..., 2], expected, rtol=1e-6)
     np.testing.assert_array_equal(out[..., :2], img[..., :2])
+    # An array without band names (inference on an ndarray): by index.
+    by_index = TRANSFORMS.build(
+        dict(type='NormalizeDSM', mode=mode, band_index=-1, **kwargs))(
+            dict(img=img.copy(), img_shape=(4, 5), ori_shape=(4, 5)))['img']
+    np.testing.assert_array_equal(by_index, out)
 
 
 def test_normalize_dsm_errors():

@@ -32,7 +32,9 @@ class NormalizeDSM(BaseTransform):
     and std 1 in ``SegDataPreProcessor``. The optical bands are untouched.
 
     Required keys: ``img``, ``band_names`` (the height band is the one named
-    'DSM' or 'nDSM'); for 'per_tile' also ``img_shape`` and ``ori_shape``.
+    'DSM' or 'nDSM'; without band names, e.g. for an image given as an array
+    to ``mmseg.apis.inference_model``, ``band_index`` says where it is); for
+    'per_tile' also ``img_shape`` and ``ori_shape``.
 
     Modified keys: ``img`` (float32).
 
@@ -43,13 +45,16 @@ class NormalizeDSM(BaseTransform):
         min_std (float): Floor on the per-tile std, in height units, so that
             a nearly flat tile does not have its noise blown up. Defaults
             to 1.0.
+        band_index (int, optional): Index of the height band for results
+            without ``band_names`` (e.g. -1: last). Defaults to None.
     """
 
     def __init__(self,
                  mode: str = 'per_tile',
                  mean: Optional[float] = None,
                  std: Optional[float] = None,
-                 min_std: float = 1.0) -> None:
+                 min_std: float = 1.0,
+                 band_index: Optional[int] = None) -> None:
         if mode not in MODES:
             raise ValueError(f'NormalizeDSM: mode must be one of {MODES}, '
                              f'got {mode!r}')
@@ -63,10 +68,12 @@ class NormalizeDSM(BaseTransform):
         self.mean = mean
         self.std = std
         self.min_std = min_std
+        self.band_index = band_index
 
-    @staticmethod
-    def height_band_index(results: dict) -> int:
+    def height_band_index(self, results: dict) -> int:
         """Index of the height band in ``results['img']``."""
+        if 'band_names' not in results and self.band_index is not None:
+            return self.band_index
         names = list(results.get('band_names') or ())
         found = [i for i, name in enumerate(names) if name in HEIGHT_BANDS]
         if len(found) != 1:
@@ -105,4 +112,5 @@ class NormalizeDSM(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(mode={self.mode!r}, '
-                f'mean={self.mean}, std={self.std}, min_std={self.min_std})')
+                f'mean={self.mean}, std={self.std}, min_std={self.min_std}, '
+                f'band_index={self.band_index})')

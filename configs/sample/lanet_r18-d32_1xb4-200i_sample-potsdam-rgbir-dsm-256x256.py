@@ -1,0 +1,38 @@
+# The README's first run: LANet on a ResNet-18 V1c, trained from scratch for
+# 200 iterations on the SYNTHETIC Potsdam-like sample written by
+#   python tools/make_sample_data.py --dataset potsdam --out data/sample
+# A few minutes on 2 CPU cores; it checks the whole data path and prints
+# the ISPRS metrics (OA, per-class F1, mean F1, mIoU). It is not a model to
+# compare with the paper: see configs/lanet/ for those.
+_base_ = [
+    '../_base_/models/lanet_r50-d32.py',
+    '../_base_/datasets/sample_potsdam_rgbir_dsm.py',
+    '../_base_/default_runtime.py',
+]
+norm_cfg = dict(type='SyncBN', requires_grad=True)
+model = dict(
+    data_preprocessor=dict(
+        size=_base_.crop_size, mean=_base_.band_mean, std=_base_.band_std),
+    backbone=dict(
+        band_names=_base_.bands,
+        depth=18,
+        # No download here: trained from scratch.
+        init_cfg=None),
+    decode_head=dict(in_channels=(64, 512)))
+optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=5e-4)
+optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
+param_scheduler = [
+    dict(type='PolyLR', eta_min=0., power=0.9, begin=0, end=200,
+         by_epoch=False)
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=200, val_interval=200)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=20, log_metric_by_epoch=False),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=100),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='SegVisualizationHook'))
+randomness = dict(seed=0)

@@ -1,0 +1,62 @@
+"""Helpers of the tool tests: a tiny model, subprocesses, log parsing."""
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+
+import mmseg
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+SAMPLE_CONFIG = osp.join(
+    REPO, 'configs', 'sample',
+    'lanet_r18-d32_1xb4-200i_sample-potsdam-rgbir-dsm-256x256.py')
+MMSEG_TOOLS = osp.join(osp.dirname(mmseg.__file__), '.mim', 'tools')
+
+
+def tiny_options(data_root, iters=4):
+    """--cfg-options that shrink the sample config to seconds of CPU time."""
+    return [
+        'model.backbone.stem_channels=8',
+        'model.backbone.base_channels=8',
+        'model.decode_head.in_channels=[8,64]',
+        'model.decode_head.channels=16',
+        'model.decode_head.low_channels=8',
+        'train_dataloader.batch_size=2',
+        f'train_dataloader.dataset.data_root={data_root}',
+        f'val_dataloader.dataset.data_root={data_root}',
+        f'test_dataloader.dataset.data_root={data_root}',
+        f'train_cfg.max_iters={iters}',
+        f'train_cfg.val_interval={iters}',
+        f'param_scheduler.0.end={iters}',
+        'default_hooks.checkpoint.interval=2',
+        'default_hooks.logger.interval=1',
+    ]
+
+
+def run(args, cwd, timeout=300, env=None):
+    """Run a command, returning (exit code, stdout + stderr)."""
+    full_env = dict(os.environ, PYTHONUNBUFFERED='1', **(env or {}))
+    proc = subprocess.run(
+        args, cwd=cwd, env=full_env, timeout=timeout, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return proc.returncode, proc.stdout
+
+
+def run_ok(args, cwd, **kwargs):
+    code, out = run(args, cwd, **kwargs)
+    assert code == 0, f'{" ".join(map(str, args))} failed:\n{out[-6000:]}'
+    return out
+
+
+def python(script, *args):
+    return [sys.executable, script, *args]
+
+
+def final_metrics(log, mode):
+    """Metrics of the last ``Iter(val|test)`` summary line of a log."""
+    lines = [ln for ln in log.splitlines()
+             if f'Iter({mode})' in ln and ' OA: ' in ln]
+    assert lines, f'no {mode} metrics in the log:\n{log[-3000:]}'
+    return {k: float(v) for k, v in re.findall(
+        r'(\S+): (-?[0-9.]+|nan)', lines[-1].split(']', 1)[1])}

@@ -321,8 +321,11 @@ def convert_dataset(layout: DatasetLayout,
             crop_size=crop_size if mode == 'crops' else None,
             stride=stride if mode == 'crops' else None,
             bands=list(layout.band_names),
-            optical=[f'{s.spec.archive}{list(s.bands)}'
-                     for s in plan.optical],
+            optical=[
+                f'{s.spec.archive} (band{"s" if len(s.bands) > 1 else ""} '
+                f'{", ".join(str(b + 1) for b in s.bands)})'
+                for s in plan.optical
+            ],
             dsm_source=plan.dsm_source,
             dsm_archive=layout.dsm[plan.dsm_source].archive,
             threshold=threshold)

@@ -1,5 +1,7 @@
 """Multi-band data sets and transforms: every band reaches the model, in
 order; each bad file is an error that names it."""
+import os.path as osp
+
 import numpy as np
 import pytest
 import torch
@@ -282,7 +284,9 @@ def test_numpy_files_keep_every_band(tmp_path):
 def test_dataset_configs_build(tmp_path):
     from mmengine.config import Config
     write_converted(tmp_path, 4)
-    cfg = Config.fromfile('configs/_base_/datasets/isprs_potsdam_rgbir_dsm.py')
+    cfg = Config.fromfile(
+        osp.join(osp.dirname(__file__), '..', '..', 'configs', '_base_',
+                 'datasets', 'isprs_potsdam_rgbir_dsm.py'))
     dataset_cfg = cfg.test_dataloader.dataset
     dataset_cfg.update(
         data_root=str(tmp_path),

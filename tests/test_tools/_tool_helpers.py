@@ -59,4 +59,5 @@ def final_metrics(log, mode):
              if f'Iter({mode})' in ln and ' OA: ' in ln]
     assert lines, f'no {mode} metrics in the log:\n{log[-3000:]}'
     return {k: float(v) for k, v in re.findall(
-        r'(\S+): (-?[0-9.]+|nan)', lines[-1].split(']', 1)[1])}
+        r'(\S+): (-?[0-9.]+|nan)', lines[-1].split(']', 1)[1])
+        if k not in ('time', 'data_time')}

@@ -77,11 +77,12 @@ def test_config_builds_and_trains_a_step(path):
     model = build_segmentor(cfg)
     head = model.decode_head
 
+    row = name.split('_')[0]
     assert (head.with_low_level,
             head.fusion if head.with_low_level else None,
             isinstance(head.high_pam, PatchAttention),
             isinstance(head.low_pam, PatchAttention),
-            isinstance(head.aem, AttentionEmbedding)) == ROWS[name.split('_')[0]]
+            isinstance(head.aem, AttentionEmbedding)) == ROWS[row]
 
     data = model.data_preprocessor(batch(cfg, num_bands), training=True)
     feats = model.extract_feat(data['inputs'])

@@ -4,7 +4,8 @@ Example (the paper's setting, Potsdam 5 x 512 x 512)::
 
     python tools/analysis_tools/lanet_complexity.py \
         configs/lanet/lanet_r50-d32_1xb8-80k_potsdam-rgbir-dsm-512x512.py \
-        --baseline configs/lanet/fcn_r50-d32_1xb8-80k_potsdam-rgbir-dsm-512x512.py
+        --baseline \
+        configs/lanet/fcn_r50-d32_1xb8-80k_potsdam-rgbir-dsm-512x512.py
 
 The band count comes from the config's backbone; --size sets H W. The exit
 status is 1 with --check if a model exceeds the goal of the issue

@@ -2,6 +2,7 @@
 # paper's form. Configs with a data set set the input bands
 # (data_preprocessor mean/std, backbone.band_names); configs/lanet/README.md
 # lists the options that reproduce the authors' code instead.
+_base_ = ['./lanet_head.py']
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
@@ -16,11 +17,7 @@ model = dict(
     backbone=dict(
         type='MultiBandResNet',
         band_names=('R', 'G', 'B'),  # set from the data set config
-        # The pretrained RGB filter each band starts from, by band name: the
-        # RGB bands keep theirs, NIR the red one (nearest wavelength), the
-        # height bands the mean of the three.
-        band_filters=dict(
-            R='R', G='G', B='B', NIR='R', DSM='mean', nDSM='mean'),
+        band_filters=_base_.rgb_filter_of_band,
         depth=50,
         deep_stem=True,  # ResNetV1c
         num_stages=4,
@@ -33,24 +30,7 @@ model = dict(
         contract_dilation=True,
         init_cfg=dict(
             type='Pretrained', checkpoint='open-mmlab://resnet50_v1c')),
-    decode_head=dict(
-        type='LANetHead',
-        in_channels=(256, 2048),  # (low level: stage 1, high level: stage 4)
-        in_index=(0, 3),
-        input_transform='multiple_select',
-        channels=128,
-        low_channels=64,
-        with_low_level=True,
-        fusion='sum',
-        high_pam=dict(type='PatchAttention', reduction=16, window=4),
-        low_pam=dict(type='PatchAttention', reduction=8, window=20),
-        aem=dict(type='AttentionEmbedding', reduction=16, window=4),
-        dropout_ratio=0.1,
-        num_classes=6,
-        norm_cfg=norm_cfg,
-        align_corners=False,
-        loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+    decode_head=_base_.lanet_head,
     train_cfg=dict(),
     # The paper predicts whole tiles.
     test_cfg=dict(mode='whole'))

@@ -1,4 +1,5 @@
 from .multiband_hrnet import MultiBandHRNet
 from .multiband_resnet import MultiBandResNet
+from .multiband_stem import MultiBandStemMixin
 
-__all__ = ['MultiBandHRNet', 'MultiBandResNet']
+__all__ = ['MultiBandHRNet', 'MultiBandResNet', 'MultiBandStemMixin']

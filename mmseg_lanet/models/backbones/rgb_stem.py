@@ -10,8 +10,9 @@ checkpoint with a 3-band stem is loaded into a stem with another band count
 ``load_state_dict``), the stem weight is rebuilt band by band:
 
 * every input band names its source in ``band_filters`` (per band, or by
-  band name): ``'R'``, ``'G'`` or ``'B'`` copies that pretrained filter, ``'mean'`` takes the mean of the
-  three, ``'zero'`` starts the band at zero (no effect until trained);
+  band name): ``'R'``, ``'G'`` or ``'B'`` copies that pretrained filter,
+  ``'mean'`` takes the mean of the three, ``'zero'`` starts the band at
+  zero (no effect until trained);
 * with ``rescale`` the whole weight is multiplied by ``3 / k``, k being the
   number of non-zero bands, so that the stem's summed input weight keeps
   the scale it had over three bands (the convention of timm's

@@ -1,5 +1,5 @@
 """Decode head of LANet with switches for the paper's ablation rows."""
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 from mmcv.cnn import ConvModule
@@ -41,13 +41,13 @@ class LANetHead(BaseDecodeHead):
     Every row of the paper's ablation tables I and II is a setting of this
     head (``None`` switches a module off)::
 
-        row                      with_low_level  fusion    high_pam  low_pam  aem
-        FCN                      False           -         None      None     None
-        FCN + PAM                False           -         dict      None     None
-        FCN + low-feat           True            'concat'  None      None     None
-        FCN + low-feat + 2 PAM   True            'sum'     dict      dict     None
-        FCN + low-feat + AEM     True            'sum'     None      None     dict
-        LANet                    True            'sum'     dict      dict     dict
+        row                    with_low_level fusion   high_pam low_pam aem
+        FCN                    False          -        None     None    None
+        FCN + PAM              False          -        dict     None    None
+        FCN + low-feat         True           'concat' None     None    None
+        FCN + low-feat + 2 PAM True           'sum'    dict     dict    None
+        FCN + low-feat + AEM   True           'sum'    None     None    dict
+        LANet                  True           'sum'    dict     dict    dict
 
     With ``fusion='concat'`` the high-level features are upsampled,
     concatenated with the low-level ones and classified by one 1x1
@@ -199,8 +199,8 @@ class LANetHead(BaseDecodeHead):
     def _build_optional(cfg: OptConfigType, **channels) -> Optional[nn.Module]:
         return None if cfg is None else MODELS.build({**cfg, **channels})
 
-    def _forward_feature(self,
-                         inputs: List[Tensor]) -> Tuple[Tensor, Optional[Tensor]]:
+    def _forward_feature(
+            self, inputs: List[Tensor]) -> Tuple[Tensor, Optional[Tensor]]:
         """Run both branches up to their classifiers.
 
         Returns:

@@ -1,5 +1,8 @@
 from .attention_embedding import AttentionEmbedding
-from .local_attention_gate import LocalAttentionGate
+from .local_attention_gate import LocalAttention, LocalAttentionGate
 from .patch_attention import PatchAttention
 
-__all__ = ['AttentionEmbedding', 'LocalAttentionGate', 'PatchAttention']
+__all__ = [
+    'AttentionEmbedding', 'LocalAttention', 'LocalAttentionGate',
+    'PatchAttention'
+]

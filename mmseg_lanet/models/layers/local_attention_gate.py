@@ -1,4 +1,5 @@
-"""The gate shared by LANet's PAM and AEM: local descriptors to attention."""
+"""The gate shared by LANet's PAM and AEM (local descriptors to attention)
+and their common base (attention applied with or without a residual)."""
 from typing import Optional, Sequence
 
 from mmcv.cnn import ConvModule
@@ -111,3 +112,37 @@ class LocalAttentionGate(BaseModule):
             return self.reduce(descriptors)
         finally:
             norm.train()
+
+
+class LocalAttention(BaseModule):
+    """Base of :class:`PatchAttention` and :class:`AttentionEmbedding`:
+    re-weight a target map by the :class:`LocalAttentionGate` of a source
+    map, ``T + T * A`` (residual) or ``T * A``.
+
+    Args:
+        in_channels (int): Channels of the source map.
+        out_channels (int): Channels of the target map.
+        reduction (int): Bottleneck reduction ratio r.
+        window (int | tuple[int, int]): Patch size in source pixels.
+        residual (bool): Keep the target on a residual path.
+        init_cfg (dict, optional): Initialization config.
+        **gate_cfg: Other :class:`LocalAttentionGate` options.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 reduction: int,
+                 window: WindowType,
+                 residual: bool = True,
+                 init_cfg: OptConfigType = None,
+                 **gate_cfg):
+        super().__init__(init_cfg)
+        self.residual = residual
+        self.gate = LocalAttentionGate(in_channels, out_channels, reduction,
+                                       window, **gate_cfg)
+
+    def modulate(self, target: Tensor, source: Tensor) -> Tensor:
+        """``target (+ target) * gate(source)`` at the target's size."""
+        weighted = target * self.gate(source, target.shape[-2:])
+        return target + weighted if self.residual else weighted

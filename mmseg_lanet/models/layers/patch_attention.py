@@ -1,15 +1,13 @@
 """Patch attention module (PAM) of LANet."""
-from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmseg.registry import MODELS
-from mmseg.utils import ConfigType, OptConfigType
-from .local_attention_gate import LocalAttentionGate
+from .local_attention_gate import LocalAttention
 from .patch_pooling import WindowType
 
 
 @MODELS.register_module()
-class PatchAttention(BaseModule):
+class PatchAttention(LocalAttention):
     """Patch attention module (PAM) of `LANet
     <https://ieeexplore.ieee.org/document/9102424>`_ (Sec. III-B, eq. 1-3).
 
@@ -21,24 +19,19 @@ class PatchAttention(BaseModule):
     authors use 4 at stride 16/32 and 20 at stride 4). Patches at the
     bottom/right edge may be partial, see :mod:`.patch_pooling`.
 
+    The paper's form is the default; the authors' code corresponds to
+    ``pool_mode='adaptive', upsample_mode='bilinear',
+    norm_cfg=dict(type='BN', momentum=0.95)``.
+
     Args:
         channels (int): Channels C of the input (and output).
         reduction (int): Bottleneck reduction ratio r. Default: 16.
         window (int | tuple[int, int]): Patch size ``(h_p, w_p)`` in pixels
             of the input map. Default: 4.
-        pool_mode (str): 'patch' (paper), 'adaptive' (the authors' code:
-            ``adaptive_avg_pool2d`` to ``(H // h_p, W // w_p)``) or 'sliding'.
-            Default: 'patch'.
-        upsample_mode (str): 'patch' (each pixel takes its patch's vector,
-            paper) or 'bilinear' (authors' code). Default: 'patch'.
-        norm_cfg (dict, optional): Norm between the two 1x1 convolutions:
-            None in the paper, ``dict(type='BN', momentum=0.95)`` in the
-            authors' code. Default: None.
-        act_cfg (dict): Bottleneck activation. Default: ReLU.
-        residual (bool): Return ``X + X * A`` (paper and authors) rather than
-            ``X * A``. Default: True.
-        align_corners (bool): For bilinear upsampling. Default: False.
-        init_cfg (dict, optional): Initialization config.
+        **kwargs: ``residual`` (return ``X + X * A``, paper and authors, or
+            ``X * A``; default True), ``init_cfg`` and the options of
+            :class:`LocalAttentionGate`: ``pool_mode``, ``upsample_mode``,
+            ``norm_cfg``, ``act_cfg``, ``align_corners``.
 
     Shapes:
         - x: (N, C, H, W), any H, W >= 1
@@ -49,27 +42,9 @@ class PatchAttention(BaseModule):
                  channels: int,
                  reduction: int = 16,
                  window: WindowType = 4,
-                 pool_mode: str = 'patch',
-                 upsample_mode: str = 'patch',
-                 norm_cfg: OptConfigType = None,
-                 act_cfg: ConfigType = dict(type='ReLU'),
-                 residual: bool = True,
-                 align_corners: bool = False,
-                 init_cfg: OptConfigType = None):
-        super().__init__(init_cfg)
-        self.residual = residual
-        self.gate = LocalAttentionGate(
-            channels,
-            channels,
-            reduction=reduction,
-            window=window,
-            pool_mode=pool_mode,
-            upsample_mode=upsample_mode,
-            norm_cfg=norm_cfg,
-            act_cfg=act_cfg,
-            align_corners=align_corners)
+                 **kwargs):
+        super().__init__(channels, channels, reduction, window, **kwargs)
 
     def forward(self, x: Tensor) -> Tensor:
         """Re-weight ``x`` by its patch attention."""
-        weighted = x * self.gate(x, x.shape[-2:])
-        return x + weighted if self.residual else weighted
+        return self.modulate(x, x)

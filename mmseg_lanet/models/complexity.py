@@ -27,6 +27,8 @@ class Complexity:
         name (str): What was measured (e.g. the config name).
         input_shape (tuple[int, int, int]): (bands, H, W).
         params (int): Number of parameters.
+        backbone_params (int): Parameters of ``model.backbone`` (0 without
+            one); equal counts tell models on the same backbone.
         flops (int): Multiply-adds of one forward pass at batch size 1.
         uncounted_ops (dict[str, int]): Operators the analyzer skipped, with
             how often they ran.
@@ -34,6 +36,7 @@ class Complexity:
     name: str
     input_shape: Tuple[int, int, int]
     params: int
+    backbone_params: int
     flops: int
     uncounted_ops: Dict[str, int] = field(default_factory=dict)
 
@@ -41,6 +44,12 @@ class Complexity:
         """Relative (params, FLOPs) increase over ``baseline``, in percent."""
         return (100. * (self.params - baseline.params) / baseline.params,
                 100. * (self.flops - baseline.flops) / baseline.flops)
+
+    def same_backbone(self, other: 'Complexity') -> bool:
+        """Whether both were measured on backbones of the same size and
+        input, so that their difference is the heads'."""
+        return (self.backbone_params == other.backbone_params
+                and self.input_shape == other.input_shape)
 
 
 def build_segmentor(config: Union[str, Config],
@@ -99,9 +108,11 @@ def measure_complexity(model: nn.Module,
     analyzer.uncalled_modules_warnings(False)
     with torch.no_grad():
         flops = analyzer.total()
+    params = parameter_count(model)
     return Complexity(
         name=name,
         input_shape=input_shape,
-        params=parameter_count(model)[''],
+        params=params[''],
+        backbone_params=params.get('backbone', 0),
         flops=flops,
         uncounted_ops=dict(analyzer.unsupported_ops()))

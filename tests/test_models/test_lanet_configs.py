@@ -4,6 +4,7 @@ import os.path as osp
 
 import pytest
 import torch
+import yaml
 from mmengine.config import Config
 from mmengine.structures import PixelData
 
@@ -120,3 +121,18 @@ def test_whole_tile_inference_on_an_odd_size(path):
     with torch.no_grad():
         results = model(**data, mode='predict')
     assert results[0].pred_sem_seg.data.shape == (1, 75, 75)
+
+
+def test_model_index_metafile_and_readme_list_every_config():
+    root = osp.join(CONFIG_DIR, '..', '..')
+    with open(osp.join(root, 'model-index.yml')) as f:
+        assert 'configs/lanet/metafile.yaml' in yaml.safe_load(f)['Import']
+    with open(osp.join(CONFIG_DIR, 'metafile.yaml')) as f:
+        models = yaml.safe_load(f)['Models']
+    assert sorted(m['Config'] for m in models) == sorted(
+        f'configs/lanet/{name_of(p)}.py' for p in CONFIGS)
+    assert all(m['Name'] == name_of(m['Config']) for m in models)
+    with open(osp.join(CONFIG_DIR, 'README.md')) as f:
+        readme = f.read()
+    for path in CONFIGS:
+        assert f'[config]({name_of(path)}.py)' in readme

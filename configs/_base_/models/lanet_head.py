@@ -17,8 +17,13 @@ lanet_head = dict(
     num_classes=6,
     norm_cfg=dict(type='SyncBN', requires_grad=True),
     align_corners=False,
+    # Mean over the pixels that count (boundary pixels are ignored), as
+    # PyTorch's and the authors' cross-entropy.
     loss_decode=dict(
-        type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0))
+        type='CrossEntropyLoss',
+        use_sigmoid=False,
+        loss_weight=1.0,
+        avg_non_ignore=True))
 # The pretrained RGB filter each input band starts from, by band name: the
 # RGB bands keep theirs, NIR the red one (nearest wavelength), the height
 # bands the mean of the three.

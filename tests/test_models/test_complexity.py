@@ -1,4 +1,5 @@
 """Params/FLOPs counting and the lanet_complexity tool."""
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -50,7 +51,8 @@ def test_tool_prints_the_table():
         [sys.executable,
          osp.join(ROOT, 'tools', 'analysis_tools', 'lanet_complexity.py'),
          '--size', '64', '64', '--check'],
-        capture_output=True, text=True, cwd=ROOT)
+        capture_output=True, text=True, cwd=ROOT,
+        env=dict(os.environ, OMP_NUM_THREADS='1'))
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0].startswith('Input 5x64x64, batch 1.')

@@ -226,3 +226,21 @@ def test_aem_batch_mismatch():
     aem = AttentionEmbedding(4, 2, reduction=2)
     with pytest.raises(ValueError, match='same batch size, got 2 and 1'):
         aem(torch.randn(2, 4, 2, 2), torch.randn(1, 2, 8, 8))
+
+
+@pytest.mark.parametrize('pool_mode', ['patch', 'adaptive', 'sliding'])
+@pytest.mark.parametrize('upsample_mode', ['patch', 'bilinear'])
+@pytest.mark.parametrize('size', [(1, 1), (3, 5)])
+def test_every_mode_on_tiny_maps(pool_mode, upsample_mode, size):
+    torch.manual_seed(0)
+    modes = dict(pool_mode=pool_mode, upsample_mode=upsample_mode,
+                 window=7 if pool_mode == 'sliding' else 20)
+    pam = PatchAttention(4, reduction=2, **modes).eval()
+    aem = AttentionEmbedding(4, 2, reduction=2, **modes).eval()
+    x = torch.randn(1, 4, *size)
+    low = torch.randn(1, 2, size[0] * 8, size[1] * 8)
+    for out, ref in ((pam(x), x), (aem(x, low), low)):
+        assert out.shape == ref.shape
+        # A sigmoid gate on a residual path: X < X + X * A < 2X for X > 0.
+        ratio = out / ref
+        assert ((ratio > 1) & (ratio < 2)).all()

@@ -194,6 +194,25 @@ def _add_small_objects(scene: SyntheticScene, rng: np.random.Generator,
         placed += 1
 
 
+def _cast_shadows(scene: SyntheticScene, rng: np.random.Generator) -> None:
+    """Darken the ground that buildings and trees shade from a low sun.
+
+    One sun direction per tile; the shadow is the elevated area shifted by
+    4-10 px, so roads and low vegetation in shade look alike, as they do in
+    real orthophotos.
+    """
+    dy, dx = (int(v) * int(rng.choice((-1, 1)))
+              for v in rng.integers(4, 11, size=2))
+    elevated = scene.ndsm > 3.0
+    height, width = elevated.shape
+    shifted = np.zeros_like(elevated)
+    shifted[max(dy, 0):height + min(dy, 0), max(dx, 0):width + min(dx, 0)] = \
+        elevated[max(-dy, 0):height - max(dy, 0),
+                 max(-dx, 0):width - max(dx, 0)]
+    shade = shifted & ~elevated
+    scene.reflectance[shade] *= 0.55
+
+
 def generate_scene(height: int, width: int,
                    rng: np.random.Generator) -> SyntheticScene:
     """Draw one synthetic scene.
@@ -221,9 +240,11 @@ def generate_scene(height: int, width: int,
     low = scene.labels == LOW_VEGETATION
     scene.ndsm[low] = 0.3 * np.clip(_smooth_noise(rng, height, width), 0,
                                     1)[low]
-    # Texture (illumination, material variation) and sensor noise.
-    texture = 12 * _smooth_noise(rng, height, width, cell=8)[..., None]
-    noise = rng.normal(0, 6, size=scene.reflectance.shape)
+    _cast_shadows(scene, rng)
+    # Texture (illumination, material variation) and sensor noise, strong
+    # enough that spectra of neighbouring classes overlap.
+    texture = 20 * _smooth_noise(rng, height, width, cell=8)[..., None]
+    noise = rng.normal(0, 14, size=scene.reflectance.shape)
     scene.reflectance = np.clip(scene.reflectance + texture + noise, 0,
                                 255).round().astype(np.uint8)
     return scene

@@ -128,3 +128,42 @@ def test_table_labels_both_conventions_and_the_label_set():
     assert rows['OA'] == ['75.00', 'ISPRS: all classes']
     assert rows['clutter'] == ['57.14', '40.00', '66.67', '50.00', 'no']
     assert rows['car'] == ['75.00', '60.00', '75.00', '75.00', 'yes']
+
+
+def _sample(pred, label, name):
+    return dict(
+        img_path=f'/data/img_dir/val/{name}.tif',
+        seg_map_path=f'/data/ann_eroded_dir/val/{name}.png',
+        pred_sem_seg=dict(data=torch.as_tensor(pred)[None]),
+        gt_sem_seg=dict(data=torch.as_tensor(label)[None]))
+
+
+def test_output_dir_writes_index_and_colour_predictions(tmp_path):
+    import cv2
+    from mmseg_lanet.datasets.isprs_classes import ISPRS_PALETTE
+    pred = np.array([[0, 1, 2], [3, 4, 5]], np.int64)
+    label = np.array([[0, 1, 2], [3, 4, 255]], np.int64)
+    metric = METRICS.build(dict(type='ISPRSMetric', output_dir=str(tmp_path),
+                                keep_results=True))
+    metric.dataset_meta = dict(classes=CLASSES)
+    metric.process({}, [_sample(pred, label, '2_13')])
+    index = cv2.imread(str(tmp_path / '2_13.png'), cv2.IMREAD_UNCHANGED)
+    np.testing.assert_array_equal(index, pred)
+    colour = cv2.imread(str(tmp_path / '2_13_colour.png'))[..., ::-1]
+    np.testing.assert_array_equal(colour, np.array(ISPRS_PALETTE)[pred])
+    metrics = metric.compute_metrics(metric.results)
+    assert metrics['OA'] == 100.0  # the ignored pixel is not counted
+
+
+def test_format_only_writes_without_reference(tmp_path):
+    with pytest.raises(ValueError, match='format_only=True needs output_dir'):
+        METRICS.build(dict(type='ISPRSMetric', format_only=True))
+    metric = METRICS.build(dict(type='ISPRSMetric', output_dir=str(tmp_path),
+                                format_only=True))
+    metric.dataset_meta = dict(classes=CLASSES)
+    sample = _sample(np.zeros((2, 2), np.int64), np.zeros((2, 2)), 'area2')
+    del sample['gt_sem_seg']
+    metric.process({}, [sample])
+    assert metric.results == []
+    assert metric.compute_metrics(metric.results) == {}
+    assert (tmp_path / 'area2.png').is_file()

@@ -52,6 +52,17 @@ def _train_test_resume(train, test, work_dir, data_root):
 def test_train_test_resume_with_our_tools(sample_root, tmp_path):
     _train_test_resume(TRAIN, TEST, str(tmp_path), sample_root)
 
+    # Flip test-time augmentation, predictions written as index + colour.
+    out = tmp_path / 'pred'
+    log = run_ok(python(TEST, SAMPLE_CONFIG, str(tmp_path / 'iter_6.pth'),
+                        '--tta', '--out', str(out), '--work-dir',
+                        str(tmp_path), '--cfg-options',
+                        *tiny_options(sample_root)), cwd=str(tmp_path))
+    assert METRIC_KEYS <= final_metrics(log, 'test').keys()
+    assert sorted(p.name for p in out.iterdir()) == [
+        f'{tile}{suffix}.png' for tile in ('2_13', '4_14', '6_15')
+        for suffix in ('', '_colour')]
+
 
 def test_train_test_resume_with_mmseg_tools(sample_root, tmp_path):
     # MMSeg's tools import nothing of ours: the config's custom_imports does.

@@ -24,12 +24,29 @@ test_pipeline = [
     dict(type='LoadISPRSAnnotations'),
     dict(type='PackSegInputs')
 ]
+# tools/test.py --tta: logits averaged over the tile as is and flipped
+# horizontally or vertically (each flip is undone before averaging; a
+# combined flip would only be undone along one axis, so it is not used).
+tta_pipeline = [
+    dict(type='LoadMultiBandImageFromFile'),
+    dict(type='NormalizeDSM', mode='per_tile'),
+    dict(
+        type='TestTimeAug',
+        transforms=[[
+            dict(type='RandomFlip', prob=0., direction='horizontal'),
+            dict(type='RandomFlip', prob=1., direction='horizontal'),
+            dict(type='RandomFlip', prob=1., direction='vertical')
+        ], [dict(type='LoadISPRSAnnotations')], [dict(type='PackSegInputs')]])
+]
 # For optical-only variants (no height band).
 optical_train_pipeline = [
     step for step in train_pipeline if step['type'] != 'NormalizeDSM'
 ]
 optical_test_pipeline = [
     step for step in test_pipeline if step['type'] != 'NormalizeDSM'
+]
+optical_tta_pipeline = [
+    step for step in tta_pipeline if step['type'] != 'NormalizeDSM'
 ]
 # MMSegmentation model zoo statistics (ImageNet, RGB order), for 3-band
 # variants compared with the zoo.

@@ -9,3 +9,4 @@ train_dataloader = dict(
 val_dataloader = dict(
     dataset=dict(bands=bands, pipeline=_base_.optical_test_pipeline))
 test_dataloader = val_dataloader
+tta_pipeline = _base_.optical_tta_pipeline

@@ -2,6 +2,9 @@
 # low level = the stride-4 branch, high level = the stride-32 branch. For
 # a stride-16 high level take in_index=(0, 2) and in_channels=(18, 72).
 _base_ = ['mmseg::_base_/models/fcn_hr18.py', './lanet_head.py']
+# No top-level data_preprocessor (mmseg's fcn_hr18.py has one): the Runner
+# would give it to SegTTAModel (--tta) over the model's per-band mean/std.
+data_preprocessor = None
 model = dict(
     data_preprocessor=dict(bgr_to_rgb=False),
     pretrained=None,

@@ -4,16 +4,18 @@
 # lists the options that reproduce the authors' code instead.
 _base_ = ['./lanet_head.py']
 norm_cfg = dict(type='SyncBN', requires_grad=True)
-data_preprocessor = dict(
-    type='SegDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=False,
-    pad_val=0,
-    seg_pad_val=255)
 model = dict(
     type='EncoderDecoder',
-    data_preprocessor=data_preprocessor,
+    # Inline, with no top-level `data_preprocessor`: mmengine's Runner would
+    # hand that one to SegTTAModel (--tta), replacing the model's per-band
+    # mean/std that the top configs set.
+    data_preprocessor=dict(
+        type='SegDataPreProcessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=False,
+        pad_val=0,
+        seg_pad_val=255),
     backbone=dict(
         type='MultiBandResNet',
         band_names=('R', 'G', 'B'),  # set from the data set config

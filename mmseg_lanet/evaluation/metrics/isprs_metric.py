@@ -4,12 +4,16 @@ import os.path as osp
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence
 
+import cv2
 import numpy as np
+from mmengine.dist import is_main_process
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger, print_log
 from prettytable import PrettyTable
 
 from mmseg.registry import METRICS
+from ...datasets.isprs_classes import ISPRS_PALETTE
+from ...datasets.raster_io import write_raster
 from ..functional import confusion_matrix, isprs_scores
 
 
@@ -45,7 +49,16 @@ class ISPRSMetric(BaseMetric):
         oa_exclude (Sequence[str]): Reference classes left out of ``OA``.
             Defaults to ``()`` (OA over all classes).
         collect_device (str): 'cpu' or 'gpu', for gathering across ranks.
+        output_dir (str, optional): Where to write each prediction as
+            ``<image name>.png`` (class indices 0-5) and, for the ISPRS
+            benchmark's colour convention, ``<image name>_colour.png`` (RGB
+            palette). ``tools/test.py --out DIR`` sets it. Default: None.
+        format_only (bool): Only write the predictions, compute no metric
+            (for images without reference). Needs ``output_dir``.
+            Default: False.
         prefix (str, optional): Prefix of the metric keys.
+        **kwargs: Accepted and ignored, as MMSeg's ``IoUMetric`` does (its
+            test tool passes ``keep_results``).
     """
     default_prefix: Optional[str] = None
 
@@ -54,8 +67,15 @@ class ISPRSMetric(BaseMetric):
                  mean_exclude: Sequence[str] = ('clutter', ),
                  oa_exclude: Sequence[str] = (),
                  collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
+                 output_dir: Optional[str] = None,
+                 format_only: bool = False,
+                 prefix: Optional[str] = None,
+                 **kwargs) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
+        if format_only and not output_dir:
+            raise ValueError('ISPRSMetric: format_only=True needs output_dir')
+        self.output_dir = output_dir
+        self.format_only = format_only
         self.ignore_index = ignore_index
         self.mean_exclude = tuple(mean_exclude)
         self.oa_exclude = tuple(oa_exclude)
@@ -71,6 +91,11 @@ class ISPRSMetric(BaseMetric):
         num_classes = len(self.dataset_meta['classes'])
         for data_sample in data_samples:
             pred = data_sample['pred_sem_seg']['data'].squeeze()
+            if self.output_dir is not None:
+                self.write_prediction(pred.cpu().numpy(),
+                                      data_sample['img_path'])
+            if self.format_only:
+                continue
             label = data_sample['gt_sem_seg']['data'].squeeze().to(pred)
             self.results.append(
                 dict(
@@ -81,6 +106,16 @@ class ISPRSMetric(BaseMetric):
                             osp.dirname(data_sample.get('seg_map_path',
                                                         ''))))))
 
+    def write_prediction(self, pred: np.ndarray, img_path: str) -> None:
+        """Write one (H, W) prediction as index and colour PNGs."""
+        name = osp.splitext(osp.basename(img_path))[0]
+        index = pred.astype(np.uint8)
+        write_raster(osp.join(self.output_dir, f'{name}.png'), index)
+        colour = np.asarray(ISPRS_PALETTE, np.uint8)[index]
+        colour_path = osp.join(self.output_dir, f'{name}_colour.png')
+        if not cv2.imwrite(colour_path, colour[..., ::-1]):  # BGR order
+            raise OSError(f'{colour_path}: OpenCV failed to write the PNG')
+
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """Sum the confusion matrices, compute and print the scores.
 
@@ -89,6 +124,11 @@ class ISPRSMetric(BaseMetric):
             ``mF1_with_clutter``, ``mIoU_with_clutter``, ``F1.<class>`` and
             ``IoU.<class>``, in percent.
         """
+        if self.format_only:
+            if is_main_process():
+                print_log(f'predictions written to {self.output_dir}',
+                          logger=MMLogger.get_current_instance())
+            return OrderedDict()
         class_names = list(self.dataset_meta['classes'])
         confusion = np.sum([r['confusion'] for r in results], axis=0)
         scores = isprs_scores(confusion, class_names, self.mean_exclude,

@@ -63,6 +63,19 @@ def test_train_test_resume_with_our_tools(sample_root, tmp_path):
         f'{tile}{suffix}.png' for tile in ('2_13', '4_14', '6_15')
         for suffix in ('', '_colour')]
 
+    # --resume with a path: from iter_4 in another work dir, not the latest.
+    other = tmp_path / 'from_iter_4'
+    other.mkdir()
+    options = [o for o in tiny_options(sample_root, iters=6)
+               if not o.startswith('default_hooks.checkpoint')]
+    log = run_ok(python(TRAIN, SAMPLE_CONFIG, '--work-dir', str(other),
+                        '--resume', str(tmp_path / 'iter_4.pth'),
+                        '--cfg-options', *options,
+                        'default_hooks.checkpoint.interval=6'),
+                 cwd=str(other))
+    assert 'resumed epoch: 0, iter: 4' in log
+    assert _checkpoint_iter(str(other / 'iter_6.pth')) == 6
+
 
 def test_train_test_resume_with_mmseg_tools(sample_root, tmp_path):
     # MMSeg's tools import nothing of ours: the config's custom_imports does.

@@ -10,6 +10,7 @@ stored, in the stored order.
 import io
 import os
 import os.path as osp
+import struct
 from typing import BinaryIO, Optional, Tuple, Union
 
 import cv2
@@ -19,6 +20,7 @@ import tifffile
 TIFF_SUFFIXES = ('.tif', '.tiff')
 NUMPY_SUFFIXES = ('.npy', )
 OPENCV_SUFFIXES = ('.png', '.jpg', '.jpeg')
+PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 RASTER_SUFFIXES = TIFF_SUFFIXES + NUMPY_SUFFIXES + OPENCV_SUFFIXES
 
 
@@ -173,15 +175,52 @@ def _tiff_series_layout(tif: 'tifffile.TiffFile', name: str):
     return series, axes, (shape['Y'], shape['X'], bands)
 
 
+def _png_shape(path: str) -> Tuple[int, int, int]:
+    """(H, W, C) from a PNG's IHDR chunk (the first 26 bytes)."""
+    with open(path, 'rb') as f:
+        head = f.read(26)
+    if (len(head) < 26 or head[:8] != PNG_SIGNATURE
+            or head[12:16] != b'IHDR'):
+        raise ValueError(f'{path}: not a PNG file (no PNG signature and '
+                         'IHDR chunk)')
+    width, height = struct.unpack('>II', head[16:24])
+    bands = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}.get(head[25])
+    if bands is None:
+        raise ValueError(f'{path}: unknown PNG colour type {head[25]}')
+    return height, width, bands
+
+
+def _check_tiff_extent(tif: 'tifffile.TiffFile', path: str) -> None:
+    """A truncated TIFF has a readable header but pixels past the file's
+    end: compare the last strip/tile's end with the file size."""
+    page = tif.series[0].pages[0]
+    ends = [offset + count for offset, count in zip(
+        page.dataoffsets, page.databytecounts) if count]
+    size = tif.filehandle.size
+    if not ends or max(ends) > size:
+        raise ValueError(
+            f'{path}: truncated TIFF: its pixels end at byte '
+            f'{max(ends) if ends else 0}, the file has {size} bytes')
+
+
 def raster_shape(path: str) -> Tuple[int, int, int]:
-    """Size of a raster without decoding its pixels (TIFF and ``.npy``
-    read only their header; PNG/JPEG are decoded).
+    """Size of a raster without decoding its pixels (TIFF, ``.npy`` and
+    PNG read only their header; JPEG is decoded).
+
+    A TIFF whose pixels would lie past the end of the file (a truncated
+    copy) is refused here, so that a data set can check its files at build
+    time.
 
     Args:
         path (str): A raster file (see :func:`read_raster`).
 
     Returns:
         tuple[int, int, int]: (height, width, bands).
+
+    Raises:
+        FileNotFoundError: No such file.
+        ValueError: The file is not a readable raster of its suffix, or is
+            truncated; the message names it.
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'raster file not found: {path}')
@@ -189,12 +228,16 @@ def raster_shape(path: str) -> Tuple[int, int, int]:
     if suffix in TIFF_SUFFIXES:
         try:
             with tifffile.TiffFile(path) as tif:
-                return _tiff_series_layout(tif, path)[2]
-        except (tifffile.TiffFileError, ValueError, OSError) as err:
+                shape = _tiff_series_layout(tif, path)[2]
+                _check_tiff_extent(tif, path)
+                return shape
+        except (tifffile.TiffFileError, OSError, IndexError) as err:
             raise ValueError(
                 f'{path}: cannot be read as a TIFF ({err})') from err
+    if suffix == '.png':
+        return _png_shape(path)
     if suffix in NUMPY_SUFFIXES:
-        array = np.load(path, mmap_mode='r', allow_pickle=False)
+        array = _memmap_npy(path)
     else:
         array = read_raster(path)
     if array.ndim not in (2, 3):
@@ -214,13 +257,105 @@ def _check_window(path: str, window: Window, size: Tuple[int, int]) -> None:
 
 def _memmap_tiff(path: str) -> Optional[np.ndarray]:
     """The first series as a read-only memory map with the band axis last,
-    or None when the pixels are compressed or not stored contiguously."""
+    or None when the pixels are compressed or not stored contiguously.
+
+    The map is made from the header parsed here (``np.memmap`` at the
+    series' data offset) rather than by ``tifffile.memmap``, which parses
+    the header a second time: that parse dominates a 512 x 512 window.
+    """
     with tifffile.TiffFile(path) as tif:
         series, axes, _ = _tiff_series_layout(tif, path)
         if series.dataoffset is None:
             return None
-    array = tifffile.memmap(path, mode='r')
+        _check_tiff_extent(tif, path)
+        dtype = series.dtype.newbyteorder(tif.byteorder)
+        shape, offset = series.shape, series.dataoffset
+    array = np.memmap(path, dtype=dtype, mode='r', offset=offset,
+                      shape=shape)
     return _tiff_band_last(array, axes, path)
+
+
+def _memmap_npy(path: str) -> np.ndarray:
+    try:
+        return np.load(path, mmap_mode='r', allow_pickle=False)
+    except (ValueError, OSError) as err:
+        raise ValueError(
+            f'{path}: cannot be read as a .npy array ({err})') from err
+
+
+def is_windowed(path: str) -> bool:
+    """Whether :func:`read_window` reads only a window of ``path`` (an
+    uncompressed contiguous TIFF or a ``.npy`` file) rather than decoding
+    the whole raster.
+
+    Args:
+        path (str): A raster file.
+
+    Returns:
+        bool: True for the random-access layout.
+    """
+    suffix = osp.splitext(path)[1].lower()
+    if suffix in NUMPY_SUFFIXES:
+        return True
+    if suffix not in TIFF_SUFFIXES:
+        return False
+    try:
+        with tifffile.TiffFile(path) as tif:
+            return tif.series[0].dataoffset is not None
+    except (tifffile.TiffFileError, OSError, IndexError) as err:
+        raise ValueError(
+            f'{path}: cannot be read as a TIFF ({err})') from err
+
+
+def open_raster(path: str) -> np.ndarray:
+    """A raster as an array to take windows from: a read-only memory map
+    for uncompressed contiguous TIFFs and ``.npy`` files (nothing is read
+    until sliced), the decoded raster otherwise.
+
+    Slice it with :func:`window_of` (or :func:`read_window` for a single
+    window); several windows of one file, e.g. the re-drawn crops of
+    ``RandomCrop(cat_max_ratio=...)``, then decode a non-windowed file
+    once.
+
+    Args:
+        path (str): A raster file (see :func:`read_raster`).
+
+    Returns:
+        np.ndarray: (H, W) or (H, W, C), possibly a ``np.memmap``.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'raster file not found: {path}')
+    suffix = osp.splitext(path)[1].lower()
+    if suffix in TIFF_SUFFIXES:
+        try:
+            array = _memmap_tiff(path)
+        except (tifffile.TiffFileError, OSError, IndexError) as err:
+            raise ValueError(
+                f'{path}: cannot be read as a TIFF ({err})') from err
+        if array is not None:
+            return array
+    elif suffix in NUMPY_SUFFIXES:
+        return _memmap_npy(path)
+    return read_raster(path)
+
+
+def window_of(array: np.ndarray, window: Window, path: str) -> np.ndarray:
+    """Copy a window out of an array from :func:`open_raster`.
+
+    Args:
+        array (np.ndarray): (H, W) or (H, W, C).
+        window (tuple[int]): (row offset, column offset, height, width).
+        path (str): The array's file, for the error message.
+
+    Returns:
+        np.ndarray: (height, width) or (height, width, C), a copy.
+
+    Raises:
+        ValueError: The window is not inside the raster.
+    """
+    _check_window(path, window, array.shape[:2])
+    row, col, height, width = window
+    return np.array(array[row:row + height, col:col + width])
 
 
 def read_window(path: str, window: Window) -> np.ndarray:
@@ -238,20 +373,4 @@ def read_window(path: str, window: Window) -> np.ndarray:
         np.ndarray: (height, width) or (height, width, C), a copy (never a
         view of the file).
     """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'raster file not found: {path}')
-    suffix = osp.splitext(path)[1].lower()
-    array = None
-    if suffix in TIFF_SUFFIXES:
-        try:
-            array = _memmap_tiff(path)
-        except (tifffile.TiffFileError, ValueError, OSError) as err:
-            raise ValueError(
-                f'{path}: cannot be read as a TIFF ({err})') from err
-    elif suffix in NUMPY_SUFFIXES:
-        array = np.load(path, mmap_mode='r', allow_pickle=False)
-    if array is None:
-        array = read_raster(path)
-    _check_window(path, window, array.shape[:2])
-    row, col, height, width = window
-    return np.array(array[row:row + height, col:col + width])
+    return window_of(open_raster(path), window, path)

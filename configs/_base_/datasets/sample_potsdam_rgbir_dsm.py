@@ -9,7 +9,8 @@ crop_size = (256, 256)
 band_mean = [121.0, 134.0, 106.0, 149.0, 0.0]
 band_std = [29.0, 27.0, 31.0, 45.0, 1.0]
 train_pipeline = [
-    dict(step, crop_size=crop_size) if step['type'] == 'RandomCrop' else step
+    dict(step, crop_size=crop_size)
+    if step['type'] == 'LoadMultiBandCrop' else step
     for step in _base_.train_pipeline
 ]
 train_dataloader = dict(

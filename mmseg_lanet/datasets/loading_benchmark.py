@@ -35,8 +35,8 @@ def generate_tile(root: str,
                   split: str = 'train',
                   name: str = 'bench',
                   seed: int = 0) -> None:
-    """Write one synthetic tile in the converter's layout, with its
-    ``conversion.json`` record.
+    """Write one synthetic tile in the converter's layout and add its
+    record to ``conversion.json``.
 
     Args:
         root (str): Output data root.
@@ -71,11 +71,18 @@ def generate_tile(root: str,
                   dsm_count=int(dsm64.size), dsm_sum=float(dsm64.sum()),
                   dsm_sum_sq=float(np.square(dsm64).sum()),
                   **optical_moments(img))
-    manifest = dict(settings=dict(dataset='generated'),
-                    tiles={name: record})
+    manifest_path = osp.join(root, MANIFEST)
+    manifest = dict(settings=dict(dataset='generated'), tiles={})
+    if osp.isfile(manifest_path):
+        with open(manifest_path) as f:
+            manifest = json.load(f)
+    manifest['tiles'][name] = record
     if layout == WINDOWED_LAYOUT:
         manifest['layout'] = WINDOWED_LAYOUT
-    with open(osp.join(root, MANIFEST), 'w') as f:
+    else:  # as written before the windowed layout: no optical statistics
+        for key in ('img_count', 'img_sum', 'img_sum_sq'):
+            record.pop(key)
+    with open(manifest_path, 'w') as f:
         json.dump(manifest, f)
 
 

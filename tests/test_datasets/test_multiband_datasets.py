@@ -151,8 +151,18 @@ def test_normalize_dsm_errors():
                    band_names=('R', 'DSM'), img_shape=(4, 4),
                    ori_shape=(8, 8))
     with pytest.raises(ValueError, match=r'x.tif: .* crop of a \(8, 8\) '
-                       'tile; put it before any crop'):
+                       r"tile without the whole tile's statistics \(no "
+                       r'dsm_stats in the sample\); put it before any crop'):
         transform(cropped)
+    # With the whole tile's statistics (count, sum, sum of squares) the
+    # crop is standardised by them.
+    heights = np.arange(64, dtype=np.float64).reshape(8, 8)
+    crop = dict(cropped, img=np.stack([np.zeros((4, 4)), heights[2:6, 1:5]],
+                                      axis=2).astype(np.float32),
+                dsm_stats=(64, heights.sum(), np.square(heights).sum()))
+    np.testing.assert_allclose(
+        transform(crop)['img'][..., 1],
+        (heights[2:6, 1:5] - heights.mean()) / heights.std(), rtol=1e-6)
     with pytest.raises(ValueError, match=r"needs exactly one height band "
                        r"\(DSM or nDSM\) in band_names, got \('R', 'G'\)"):
         transform(dict(cropped, band_names=('R', 'G'), ori_shape=(4, 4)))

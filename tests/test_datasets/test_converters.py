@@ -88,10 +88,10 @@ def test_potsdam_whole_tiles_pixel_for_pixel(tmp_path, make_potsdam_archives):
         assert dsm.dtype == np.float32
         np.testing.assert_array_equal(dsm, data.dsm)
         np.testing.assert_array_equal(
-            read_tif(out / 'ann_dir' / split / f'{tile}.tif')),
+            read_tif(out / 'ann_dir' / split / f'{tile}.tif'),
             expected_full_labels(data))
         np.testing.assert_array_equal(
-            read_tif(out / 'ann_eroded_dir' / split / f'{tile}.tif')),
+            read_tif(out / 'ann_eroded_dir' / split / f'{tile}.tif'),
             data.eroded)
 
     # The unknown colours are counted and reported, not silently mapped.
@@ -182,7 +182,7 @@ def test_potsdam_crops_honour_the_stride(tmp_path, make_potsdam_archives):
         crop = read_tif(out / 'img_dir' / 'train' / '2_10_16_8_48_40.tif')
         np.testing.assert_array_equal(crop, tiles['2_10'].rgbir[8:40, 16:48])
         np.testing.assert_array_equal(
-            read_tif(out / 'ann_eroded_dir' / 'train' / '2_10_16_8_48_40.tif')),
+            read_tif(out / 'ann_eroded_dir' / 'train' / '2_10_16_8_48_40.tif'),
             tiles['2_10'].eroded[8:40, 16:48])
 
 
@@ -267,9 +267,9 @@ def test_vaihingen_layout(tmp_path, fake_tile, make_zip, encode_tiff):
         np.testing.assert_array_equal(
             read_tif(out / 'dsm_dir' / split / f'{tile}.tif'), data.dsm)
         np.testing.assert_array_equal(
-            read_tif(out / 'ann_dir' / split / f'{tile}.tif')), data.labels)
+            read_tif(out / 'ann_dir' / split / f'{tile}.tif'), data.labels)
         np.testing.assert_array_equal(
-            read_tif(out / 'ann_eroded_dir' / split / f'{tile}.tif')),
+            read_tif(out / 'ann_eroded_dir' / split / f'{tile}.tif'),
             data.eroded)
     assert manifest['run']['orphans'] == {
         'ISPRS_semantic_labeling_Vaihingen_ground_truth_eroded_COMPLETE.zip':

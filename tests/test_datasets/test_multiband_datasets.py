@@ -240,8 +240,28 @@ def test_wrong_band_count_names_the_file(tmp_path):
 def test_size_mismatches_name_the_file(tmp_path, path, array, message):
     write_converted(tmp_path, 4)
     write_raster(str(tmp_path / path), array)
+    # The data set finds it at build time, from the headers.
+    height, width = array.shape
+    with pytest.raises(ValueError) as error:
+        build_dataset(tmp_path, POTSDAM, TEST_PIPELINE)
+    listing = str(error.value).split('\n')
+    assert listing[0].endswith('the files of one sample differ in size:')
+    expected = {'img_dir/val/t1.tif': (24, 32), 'dsm_dir/val/t1.tif': (24, 32),
+                'ann_dir/val/t1.png': (24, 32), path: (height, width)}
+    assert [line.split(': ')[0].strip() for line in listing[1:]] == [
+        f'{h} x {w}' for h, w in expected.values()]
+    assert [line.split(': ')[1].endswith(name)
+            for line, name in zip(listing[1:], expected)] == [True] * 3
+    # The loaders check it too, for samples not built by the data set.
+    results = dict(
+        img_path=str(tmp_path / 'img_dir/val/t1.tif'),
+        dsm_path=str(tmp_path / 'dsm_dir/val/t1.tif'),
+        seg_map_path=str(tmp_path / 'ann_dir/val/t1.png'),
+        band_names=POTSDAM['bands'], file_band_names=('R', 'G', 'B', 'NIR'),
+        band_indices=[0, 1, 2, 3], num_classes=6, seg_fields=[])
     with pytest.raises(ValueError, match=message):
-        build_dataset(tmp_path, POTSDAM, TEST_PIPELINE)[0]
+        for step in TEST_PIPELINE[:1] + [TEST_PIPELINE[2]]:
+            results = TRANSFORMS.build(step)(results)
 
 
 def test_bad_label_values_and_heights_name_the_file(tmp_path):

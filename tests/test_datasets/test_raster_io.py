@@ -25,9 +25,11 @@ LAYOUTS = {
         p, np.moveaxis(a, 2, 0), photometric='minisblack',
         planarconfig='separate'), True),
     'tiled': (lambda p, a: tifffile.imwrite(
-        p, a, photometric='minisblack', tile=(16, 16)), False),
+        p, a, photometric='minisblack', planarconfig='contig',
+        tile=(16, 16)), False),
     'deflate': (lambda p, a: tifffile.imwrite(
-        p, a, photometric='minisblack', compression='zlib'), False),
+        p, a, photometric='minisblack', planarconfig='contig',
+        compression='zlib'), False),
     'write_raster': (write_raster, True),
 }
 

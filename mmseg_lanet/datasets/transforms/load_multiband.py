@@ -25,7 +25,9 @@ def _optical_bands(results: dict, optical: np.ndarray) -> np.ndarray:
             f'{path}: has {optical.shape[2]} band(s), expected '
             f'{len(file_bands)} ({", ".join(file_bands)})')
     indices = results.get('band_indices')
-    return optical if indices is None else optical[..., list(indices)]
+    if indices is None or list(indices) == list(range(optical.shape[2])):
+        return optical
+    return optical[..., list(indices)]
 
 
 def _height_band(path: str, height: np.ndarray,
@@ -78,11 +80,13 @@ def stack_bands(results: dict,
             raise ValueError(f'{results["img_path"]}: band '
                              f'{band_names[heights[0]]!r} requested but '
                              'the sample has no dsm_path')
+        height = _height_band(results['dsm_path'], height, optical.shape[:2])
+        # Optical bands before or after the height band: two slices, no
+        # gather.
         img = np.empty(optical.shape[:2] + (len(band_names), ), np.float32)
-        img[..., [i for i in range(len(band_names))
-                  if i != heights[0]]] = optical
-        img[..., heights[0]] = _height_band(results['dsm_path'], height,
-                                            optical.shape[:2])
+        img[..., :heights[0]] = optical[..., :heights[0]]
+        img[..., heights[0] + 1:] = optical[..., heights[0]:]
+        img[..., heights[0]] = height
     else:
         img = optical
     if img.shape[2] != len(band_names) or (num_bands is not None

@@ -43,7 +43,7 @@ def small_run(path, sample_root, work_dir, validate=False):
         type='IterBasedTrainLoop', max_iters=ITERS, val_interval=ITERS)
     cfg.param_scheduler[0].end = ITERS
     for step in cfg.train_dataloader.dataset.pipeline:
-        if step.type == 'RandomCrop':
+        if step.type in ('RandomCrop', 'LoadMultiBandCrop'):
             step.crop_size = (CROP, CROP)
     for split in ('train', 'val', 'test'):
         loader = cfg[f'{split}_dataloader']

@@ -14,6 +14,14 @@ IMPORT_LINE = (f"custom_imports = dict(imports=['{PLUGIN}'], "
                'allow_failed_imports=False)')
 
 
+def is_uri(path) -> bool:
+    """Whether ``path`` names a remote or backend location (``https://``,
+    ``s3://``, ``open-mmlab://``, ``cluster:s3://``...) rather than a local
+    path: mmengine's file backends and checkpoint loaders take any
+    ``scheme://`` prefix, so only local paths can be checked up front."""
+    return '://' in str(path)
+
+
 def _iter_types(node) -> Iterator[str]:
     """Yield every ``type`` string of a nested config."""
     if isinstance(node, dict):
@@ -67,6 +75,9 @@ def check_plugin_import(cfg: Config) -> None:
 def check_data_roots(cfg: Config, loaders: Sequence[str]) -> None:
     """Raise if the data set of one of ``loaders`` points to a missing folder.
 
+    Remote roots (``s3://bucket/potsdam``, any ``scheme://``, see
+    :func:`is_uri`) are left to mmengine's file backends.
+
     Args:
         cfg (Config): The config.
         loaders (Sequence[str]): Keys such as ``'train_dataloader'``.
@@ -82,7 +93,7 @@ def check_data_roots(cfg: Config, loaders: Sequence[str]) -> None:
         for path, dataset in _iter_datasets(loader.get('dataset', {}),
                                             f'{key}.dataset'):
             root = dataset.get('data_root')
-            if root and not osp.isdir(root):
+            if root and not is_uri(root) and not osp.isdir(root):
                 missing.append(f'{path}.data_root = {root!r}')
     if missing:
         raise FileNotFoundError(

@@ -61,3 +61,18 @@ def test_missing_data_root_names_the_key_and_the_folder(tmp_path):
                        match=r"train_dataloader\.dataset\.dataset\.data_root"
                        r" = 'lost/inner'"):
         check_data_roots(cfg, ['train_dataloader'])
+
+
+def test_remote_data_roots_are_left_to_the_file_backends(tmp_path):
+    cfg = _config(tmp_path, """
+        train_dataloader = dict(dataset=dict(
+            type='X', data_root='s3://bucket/potsdam'))
+        val_dataloader = dict(dataset=dict(
+            type='X', data_root='cluster:s3://bucket/potsdam'))
+        test_dataloader = dict(dataset=dict(type='X', data_root='gone/vh'))
+        """)
+    check_data_roots(cfg, ['train_dataloader', 'val_dataloader'])
+    with pytest.raises(FileNotFoundError,
+                       match=r"test_dataloader\.dataset\.data_root = "
+                       r"'gone/vh'"):
+        check_data_roots(cfg, ['train_dataloader', 'test_dataloader'])

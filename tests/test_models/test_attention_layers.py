@@ -244,3 +244,28 @@ def test_every_mode_on_tiny_maps(pool_mode, upsample_mode, size):
         # A sigmoid gate on a residual path: X < X + X * A < 2X for X > 0.
         ratio = out / ref
         assert ((ratio > 1) & (ratio < 2)).all()
+
+
+GATE_OPTIONS = dict(pool_mode='adaptive', upsample_mode='bilinear',
+                    norm_cfg=dict(type='BN'), act_cfg=dict(type='GELU'),
+                    align_corners=True, residual=False)
+
+
+@pytest.mark.parametrize('module, args', [(PatchAttention, (8, )),
+                                          (AttentionEmbedding, (8, 4))])
+def test_every_option_is_in_the_signature_and_reaches_the_gate(module, args):
+    import inspect
+    signature = inspect.signature(module)
+    assert not any(p.kind is p.VAR_KEYWORD
+                   for p in signature.parameters.values())
+    assert set(GATE_OPTIONS) | {'init_cfg'} <= set(signature.parameters)
+    layer = module(*args, **GATE_OPTIONS)
+    assert layer.gate.pool_mode == 'adaptive'
+    assert layer.gate.upsample_mode == 'bilinear'
+    assert layer.gate.align_corners is True
+    assert isinstance(layer.gate.reduce.norm, torch.nn.BatchNorm2d)
+    assert isinstance(layer.gate.reduce.activate, torch.nn.GELU)
+    assert layer.residual is False
+    with pytest.raises(TypeError, match="unexpected keyword argument "
+                       "'pool_size'"):
+        module(*args, pool_size=3)

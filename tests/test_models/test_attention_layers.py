@@ -191,6 +191,35 @@ def test_authors_pooling_variants():
                                torch.sigmoid(high[..., 2:5, 3:6].mean((2, 3))))
 
 
+@pytest.mark.parametrize('upsample_mode', ['patch', 'bilinear'])
+def test_adaptive_pooling_with_several_bins(upsample_mode):
+    """The authors' adaptive pooling on a 9 x 13 map with window 4: 2 x 3
+    bins, bin i spanning [floor(i L / n), ceil((i + 1) L / n)) (PyTorch's
+    rule), so neighbouring bins overlap on these sizes."""
+    torch.manual_seed(0)
+    pam = PatchAttention(
+        8, reduction=4, window=4, pool_mode='adaptive',
+        upsample_mode=upsample_mode).eval()
+    x = torch.randn(2, 8, 9, 13)
+    rows = [(0, 5), (4, 9)]
+    cols = [(0, 5), (4, 9), (8, 13)]
+    z = torch.stack([
+        torch.stack([x[..., r0:r1, c0:c1].mean((2, 3)) for c0, c1 in cols],
+                    dim=-1) for r0, r1 in rows
+    ], dim=-2)
+    a = bottleneck(z, pam.gate)
+    assert a.shape == (2, 8, 2, 3)
+    if upsample_mode == 'bilinear':
+        attention = F.interpolate(a, (9, 13), mode='bilinear')
+    else:
+        # A pixel takes a bin that holds it: rows 0-4 -> 0, 5-8 -> 1;
+        # columns 0-4 -> 0, 5-8 -> 1, 9-12 -> 2.
+        row_bin = torch.tensor([0] * 5 + [1] * 4)
+        col_bin = torch.tensor([0] * 5 + [1] * 4 + [2] * 4)
+        attention = a[:, :, row_bin][:, :, :, col_bin]
+    torch.testing.assert_close(pam(x), x + x * attention)
+
+
 def test_bilinear_upsampling_differs_from_patch_replication():
     torch.manual_seed(0)
     x = torch.randn(1, 4, 8, 8)

@@ -1,4 +1,6 @@
 """Readable errors for configs that forgot the plugin or point at no data."""
+import logging
+import os.path as osp
 import textwrap
 
 import pytest
@@ -7,7 +9,8 @@ from mmengine.config import Config
 import mmseg_lanet  # noqa: F401
 from mmseg_lanet.engine.config_checks import (check_data_roots,
                                               check_plugin_import,
-                                              plugin_types)
+                                              plugin_types,
+                                              prepare_synthetic_sample)
 
 HEAD = "model = dict(decode_head=dict(type='LANetHead', num_classes=6))\n"
 
@@ -76,3 +79,58 @@ def test_remote_data_roots_are_left_to_the_file_backends(tmp_path):
                        match=r"test_dataloader\.dataset\.data_root = "
                        r"'gone/vh'"):
         check_data_roots(cfg, ['train_dataloader', 'test_dataloader'])
+
+
+def _sample_config(tmp_path, root, marker_root=None, launcher='none'):
+    cfg = _config(tmp_path, f"""
+        synthetic_sample = dict(
+            dataset='potsdam', data_root='{marker_root or root}', seed=0)
+        train_dataloader = dict(dataset=dict(type='X', data_root='{root}'))
+        val_dataloader = dict(dataset=dict(type='X', data_root='{root}'))
+        """)
+    cfg.launcher = launcher
+    return cfg
+
+
+def test_missing_synthetic_sample_is_written_and_said_so(tmp_path, caplog):
+    root = tmp_path / 'data' / 'sample' / 'potsdam'
+    cfg = _sample_config(tmp_path, str(root))
+    with caplog.at_level(logging.WARNING):
+        assert prepare_synthetic_sample(cfg, ['train_dataloader'])
+    assert f'{root} is missing: writing the SYNTHETIC potsdam sample' in \
+        caplog.text
+    assert 'not ISPRS data' in caplog.text
+    assert sorted(p.name for p in (root / 'img_dir' / 'train').iterdir()) \
+        == ['2_10.tif', '3_11.tif', '4_12.tif', '6_7.tif', '7_8.tif']
+    assert (root / 'conversion.json').is_file()
+    assert (tmp_path / 'data' / 'sample' / 'archives' / 'potsdam' /
+            '4_Ortho_RGBIR.zip').is_file()
+    check_data_roots(cfg, ['train_dataloader', 'val_dataloader'])
+    # Present now: nothing to do.
+    assert not prepare_synthetic_sample(cfg, ['train_dataloader'])
+
+
+@pytest.mark.parametrize('case', ['other root', 'distributed', 'no marker'])
+def test_synthetic_sample_written_only_where_the_marker_says(tmp_path, case):
+    root = str(tmp_path / 'real' / 'potsdam')
+    cfg = _sample_config(
+        tmp_path, root,
+        marker_root=str(tmp_path / 'sample' / 'potsdam')
+        if case == 'other root' else None,
+        launcher='pytorch' if case == 'distributed' else 'none')
+    if case == 'no marker':
+        del cfg['synthetic_sample']
+    assert not prepare_synthetic_sample(cfg, ['train_dataloader'])
+    assert not osp.exists(root) and not osp.exists(tmp_path / 'sample')
+    with pytest.raises(FileNotFoundError,
+                       match=r'(?s)data root not found.*potsdam.*'
+                       r'tools/make_sample_data\.py'):
+        check_data_roots(cfg, ['train_dataloader'])
+
+
+def test_malformed_synthetic_sample_marker_is_named(tmp_path):
+    cfg = _sample_config(tmp_path, str(tmp_path / 'sample' / 'pd'))
+    with pytest.raises(ValueError, match=r"synthetic_sample must name a data "
+                       r"set of \['potsdam', 'vaihingen'\] and a data_root "
+                       r"<folder>/<data set>.*sample/pd'"):
+        prepare_synthetic_sample(cfg, ['train_dataloader'])

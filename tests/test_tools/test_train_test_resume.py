@@ -25,6 +25,11 @@ def _train_test_resume(train, test, work_dir, data_root):
     options = tiny_options(data_root, iters=4)
     log = run_ok(python(train, SAMPLE_CONFIG, '--work-dir', work_dir,
                         '--cfg-options', *options), cwd=work_dir)
+    if data_root is None:  # a fresh clone: the config writes its sample
+        assert 'data/sample/potsdam is missing: writing the SYNTHETIC ' \
+            'potsdam sample there' in log
+        assert osp.isfile(
+            osp.join(work_dir, 'data', 'sample', 'potsdam', 'conversion.json'))
     assert 'Iter(train) [4/4]' in log
     val = final_metrics(log, 'val')
     assert METRIC_KEYS <= val.keys()
@@ -50,7 +55,8 @@ def _train_test_resume(train, test, work_dir, data_root):
 
 
 def test_train_test_resume_with_our_tools(sample_root, tmp_path):
-    _train_test_resume(TRAIN, TEST, str(tmp_path), sample_root)
+    # The README's one command on a fresh clone: no data/sample yet.
+    _train_test_resume(TRAIN, TEST, str(tmp_path), None)
 
     # Flip test-time augmentation, predictions written as index + colour.
     out = tmp_path / 'pred'

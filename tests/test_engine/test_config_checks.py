@@ -5,6 +5,7 @@ import textwrap
 
 import pytest
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 
 import mmseg_lanet  # noqa: F401
 from mmseg_lanet.engine.config_checks import (check_data_roots,
@@ -92,14 +93,27 @@ def _sample_config(tmp_path, root, marker_root=None, launcher='none'):
     return cfg
 
 
-def test_missing_synthetic_sample_is_written_and_said_so(tmp_path, caplog):
+@pytest.fixture
+def logged():
+    """Messages that mmengine's current logger writes during the test (it
+    has no parent logger, so pytest's caplog does not see them)."""
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)
+
+
+def test_missing_synthetic_sample_is_written_and_said_so(tmp_path, logged):
     root = tmp_path / 'data' / 'sample' / 'potsdam'
     cfg = _sample_config(tmp_path, str(root))
-    with caplog.at_level(logging.WARNING):
-        assert prepare_synthetic_sample(cfg, ['train_dataloader'])
-    assert f'{root} is missing: writing the SYNTHETIC potsdam sample' in \
-        caplog.text
-    assert 'not ISPRS data' in caplog.text
+    assert prepare_synthetic_sample(cfg, ['train_dataloader'])
+    text = '\n'.join(r.getMessage() for r in logged)
+    assert f'{root} is missing: writing the SYNTHETIC potsdam sample' in text
+    assert 'not ISPRS data' in text
+    assert logged[0].levelno == logging.WARNING
     assert sorted(p.name for p in (root / 'img_dir' / 'train').iterdir()) \
         == ['2_10.tif', '3_11.tif', '4_12.tif', '6_7.tif', '7_8.tif']
     assert (root / 'conversion.json').is_file()
@@ -119,7 +133,7 @@ def test_synthetic_sample_written_only_where_the_marker_says(tmp_path, case):
         if case == 'other root' else None,
         launcher='pytorch' if case == 'distributed' else 'none')
     if case == 'no marker':
-        del cfg['synthetic_sample']
+        cfg.synthetic_sample = None
     assert not prepare_synthetic_sample(cfg, ['train_dataloader'])
     assert not osp.exists(root) and not osp.exists(tmp_path / 'sample')
     with pytest.raises(FileNotFoundError,

@@ -44,7 +44,11 @@ def small_run(path, sample_root, work_dir, validate=False):
 
 @pytest.mark.parametrize('path', CONFIGS, ids=name_of)
 def test_trains_on_sample_data(path, sample_data_root, tmp_path):
-    runner = Runner.from_cfg(small_run(path, sample_data_root, tmp_path))
+    cfg = small_run(path, sample_data_root, tmp_path)
+    authors = 'authors' in name_of(path)
+    if authors:  # their later recipe: high branch loss decayed by a hook
+        cfg.custom_hooks = [dict(type='BranchLossDecayHook', power=2.)]
+    runner = Runner.from_cfg(cfg)
     before = copy.deepcopy(runner.model.decode_head.state_dict())
     runner.train()
     assert runner.iter == ITERS
@@ -53,6 +57,11 @@ def test_trains_on_sample_data(path, sample_data_root, tmp_path):
     after = runner.model.decode_head.state_dict()
     assert not torch.equal(before['conv_seg.weight'],
                            after['conv_seg.weight'])
+    if authors:
+        # (1 - t / T) ** 2 with t = 1, 2, 3 of T = 3: the last step is 0.
+        assert runner.model.decode_head.branch_loss_scale == 0.
+        high = runner.message_hub.get_scalar('train/decode.loss_ce_high')
+        assert high.data[0][0] > 0 and high.current() == 0.
 
 
 def test_trains_and_validates_whole_tiles(sample_data_root, tmp_path):

@@ -134,13 +134,16 @@ def test_config_without_plugin_import_is_named(tmp_path):
 
 
 def test_missing_data_root_is_named(tmp_path):
+    # Roots other than the sample's are never written, only named.
     code, log = run(python(TRAIN, SAMPLE_CONFIG, '--cfg-options',
+                           'train_dataloader.dataset.data_root=/no/train',
                            'val_dataloader.dataset.data_root=/no/val'),
                     str(tmp_path))
     assert code != 0
     assert ("data root not found: train_dataloader.dataset.data_root = "
-            "'data/sample/potsdam'; val_dataloader.dataset.data_root = "
+            "'/no/train'; val_dataloader.dataset.data_root = "
             "'/no/val'") in log
+    assert 'SYNTHETIC' not in log and not (tmp_path / 'data').exists()
 
     ckpt = tmp_path / 'iter_0.pth'
     torch.save({'state_dict': {}}, ckpt)
@@ -150,3 +153,4 @@ def test_missing_data_root_is_named(tmp_path):
     assert code != 0
     assert ("data root not found: test_dataloader.dataset.data_root = "
             "'/no/test'") in log
+    assert not (tmp_path / 'data').exists()

@@ -223,3 +223,14 @@ def test_checkpoint_of_other_3_bands_loads_unchanged_with_a_warning():
                       r"model has \('NIR', 'R', 'G'\)"):
         model.load_state_dict(source.state_dict())
     assert torch.equal(model.conv1.weight, source.conv1.weight)
+
+
+def test_old_multiband_checkpoint_without_band_record_loads_unchanged():
+    """Checkpoints written before the band record (4 or 5 bands) have no
+    metadata: their stems load as they are."""
+    torch.manual_seed(0)
+    source = MultiBandResNet(depth=18, **VAIHINGEN)
+    old = dict(source.state_dict())  # a plain dict: no _metadata
+    model = MultiBandResNet(depth=18, **VAIHINGEN)
+    model.load_state_dict(old, strict=True)
+    assert torch.equal(model.conv1.weight, source.conv1.weight)

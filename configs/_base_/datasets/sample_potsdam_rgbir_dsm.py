@@ -4,6 +4,9 @@
 # crops and small loaders.
 _base_ = ['./isprs_potsdam_rgbir_dsm.py']
 data_root = 'data/sample/potsdam'
+# Marks data_root as the synthetic sample: tools/train.py and tools/test.py
+# write it there when the folder is missing (and say so in the log).
+synthetic_sample = dict(dataset='potsdam', data_root=data_root, seed=0)
 crop_size = (256, 256)
 # Statistics of the synthetic training tiles, as printed by the converter
 # (tools/make_sample_data.py, seed 0): optical bands, and the nDSM for

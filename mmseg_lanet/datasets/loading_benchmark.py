@@ -205,8 +205,9 @@ def benchmark_loading(config: str,
 
     Returns:
         dict: ``after`` (and ``before``) with ``worker_rate`` (``wall``
-        and ``cpu`` samples/s, see :func:`worker_rate`) and ``loader`` (workers -> rate, rss_mb, private_mb); ``crop_size``,
-        ``data_root``, ``samples``.
+        and ``cpu`` samples/s, see :func:`worker_rate`) and ``loader``
+        (workers -> rate, rss_mb, private_mb); ``crop_size``,
+        ``data_root``, ``samples``, ``batch_size``.
     """
     init_default_scope('mmseg')
     cfg = Config.fromfile(config)

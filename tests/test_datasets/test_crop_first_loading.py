@@ -249,9 +249,9 @@ def test_file_sizes_differing_name_the_three_files(tmp_path):
     cfg, pipeline = config_pipeline('potsdam')
     with pytest.raises(ValueError, match=(
             r'the files of one sample differ in size:\n'
-            rf'  96 x 96: .*img_dir/train/bench.tif\n'
-            rf'  96 x 95: .*dsm_dir/train/bench.tif\n'
-            rf'  96 x 96: .*ann_eroded_dir/train/bench.tif')):
+            r'  96 x 96: .*img_dir/train/bench.tif\n'
+            r'  96 x 95: .*dsm_dir/train/bench.tif\n'
+            r'  96 x 96: .*ann_eroded_dir/train/bench.tif')):
         train_dataset(cfg, tmp_path, pipeline)
 
 

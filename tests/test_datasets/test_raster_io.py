@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 import tifffile
 
-from mmseg_lanet.datasets.raster_io import (is_windowed, open_raster,
-                                            raster_shape, read_raster,
-                                            read_window, write_raster)
+from mmseg_lanet.datasets.raster_io import (WindowedRaster, is_windowed,
+                                            open_raster, raster_shape,
+                                            read_raster, read_window,
+                                            write_raster)
 
 WINDOWS = [(0, 0, 5, 7), (3, 4, 10, 11), (26, 33, 4, 5), (0, 0, 30, 38)]
 
@@ -50,8 +51,15 @@ def test_tiff_windows_equal_slicing(tmp_path, layout, dtype):
         assert not isinstance(window, np.memmap)
         np.testing.assert_array_equal(
             window, array[row:row + height, col:col + width])
-    # open_raster maps the windowed layouts instead of decoding them.
+    # open_raster maps the windowed layouts instead of decoding them;
+    # WindowedRaster reads their rows, or decodes the others once.
     assert isinstance(open_raster(path), np.memmap) is windowed
+    raster = WindowedRaster(path)
+    assert raster.windowed is windowed and raster.shape == (30, 38, 4)
+    for row, col, height, width in WINDOWS:
+        np.testing.assert_array_equal(
+            raster.read((row, col, height, width)),
+            array[row:row + height, col:col + width])
 
 
 def test_single_band_npy_and_png_windows(tmp_path):

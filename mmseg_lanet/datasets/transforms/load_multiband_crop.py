@@ -5,7 +5,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmseg.registry import TRANSFORMS
-from ..raster_io import Window, open_raster, raster_shape, window_of
+from ..raster_io import Window, WindowedRaster, raster_shape, read_window
 from .load_annotations import apply_label_map, check_labels
 from .load_multiband import stack_bands
 
@@ -37,7 +37,7 @@ class LoadMultiBandCrop(BaseTransform):
     Replaces ``LoadMultiBandImageFromFile`` -> ``LoadISPRSAnnotations`` ->
     ``RandomCrop`` with the same result for the same random state, while
     reading only the crop from files in the windowed layout (uncompressed
-    TIFF or ``.npy``, see ``raster_io.open_raster``): the window is drawn
+    TIFF or ``.npy``, see ``raster_io.WindowedRaster``): the window is drawn
     first from the tile's size (known from its header), exactly as MMSeg's
     ``RandomCrop`` draws it, including the ``cat_max_ratio`` re-draws (up to
     10, evaluated on the window's labels); then that window of each file is
@@ -96,13 +96,11 @@ class LoadMultiBandCrop(BaseTransform):
         return row, col, self.crop_size[0], self.crop_size[1]
 
     def _choose_window(self, results: dict, tile_shape: Tuple[int, int],
-                       labels: Optional[np.ndarray]) -> Window:
+                       labels: Optional[WindowedRaster]) -> Window:
         window = self._random_window(tile_shape)
         if self.cat_max_ratio < 1. and labels is not None:
             for _ in range(10):
-                seg = apply_label_map(
-                    window_of(labels, window, results['seg_map_path']),
-                    results)
+                seg = apply_label_map(labels.read(window), results)
                 if not _dominated(seg, self.ignore_index,
                                   self.cat_max_ratio):
                     break
@@ -131,14 +129,12 @@ class LoadMultiBandCrop(BaseTransform):
             dict: ``results`` with the crop's image and labels.
         """
         tile_shape = self._tile_shape(results)
-        labels = (open_raster(results['seg_map_path'])
+        labels = (WindowedRaster(results['seg_map_path'])
                   if self.with_labels else None)
         window = self._choose_window(results, tile_shape, labels)
-        optical = window_of(open_raster(results['img_path']), window,
-                            results['img_path'])
+        optical = read_window(results['img_path'], window)
         height_path = results.get('dsm_path')
-        height = (window_of(open_raster(height_path), window, height_path)
-                  if height_path else None)
+        height = read_window(height_path, window) if height_path else None
         img = stack_bands(results, optical, height, self.num_bands)
         results['img'] = img
         results['img_shape'] = img.shape[:2]
@@ -146,9 +142,7 @@ class LoadMultiBandCrop(BaseTransform):
         results['crop_window'] = window
         if labels is not None:
             label = apply_label_map(
-                window_of(labels, window,
-                          results['seg_map_path']).astype(np.uint8),
-                results)
+                labels.read(window).astype(np.uint8, copy=False), results)
             check_labels(label, results, self.ignore_index)
             results['gt_seg_map'] = label
             results.setdefault('seg_fields', []).append('gt_seg_map')

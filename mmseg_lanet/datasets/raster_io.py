@@ -227,6 +227,15 @@ def raster_shape(path: str) -> Tuple[int, int, int]:
         raise FileNotFoundError(f'raster file not found: {path}')
     suffix = osp.splitext(path)[1].lower()
     if suffix in TIFF_SUFFIXES:
+        # The windowed layout's header is parsed once and cached, for the
+        # data set's checks and the training reads alike.
+        layout = _raw_layout(path)
+        if layout is not None:
+            _, _, _, axes = layout
+            shape = dict(zip(axes, layout[1]))
+            return (shape['Y'], shape['X'],
+                    int(np.prod([n for ax, n in shape.items()
+                                 if ax not in 'YX'])))
         try:
             with tifffile.TiffFile(path) as tif:
                 shape = _tiff_series_layout(tif, path)[2]

@@ -26,7 +26,7 @@ def test_every_shipped_config_is_listed():
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=name_of)
-def test_label_folders_of_each_split(path):
+def test_label_folders_loading_and_normalisation(path):
     cfg = Config.fromfile(path)
     # The authors' setting: train on the eroded (noBoundary) reference;
     # evaluate on the eroded reference (ISPRS convention).
@@ -44,10 +44,7 @@ def test_label_folders_of_each_split(path):
         img_path='img_dir/train', dsm_path='dsm_dir/train',
         seg_map_path='ann_dir/train')
 
-
-@pytest.mark.parametrize('path', CONFIGS, ids=name_of)
-def test_crop_first_training_and_height_normalisation(path):
-    cfg = Config.fromfile(path)
+    # Crop-first training, whole-tile testing, height normalisation.
     train = cfg.train_dataloader.dataset.pipeline
     assert [step['type'] for step in train[:2]] == [
         'LoadMultiBandCrop', 'NormalizeDSM']

@@ -19,18 +19,11 @@ dsm_mean = 47.0
 dsm_std = 55.0
 dsm_normalization = dict(
     type='NormalizeDSM', mode='global', mean=dsm_mean, std=dsm_std)
-train_pipeline = [
-    dsm_normalization if step['type'] == 'NormalizeDSM' else step
-    for step in _base_.train_pipeline
-]
-test_pipeline = [
-    dsm_normalization if step['type'] == 'NormalizeDSM' else step
-    for step in _base_.test_pipeline
-]
-tta_pipeline = [
-    dsm_normalization if step['type'] == 'NormalizeDSM' else step
-    for step in _base_.tta_pipeline
-]
+# The same three pipelines as isprs_multiband.py, with this normalisation.
+train_pipeline, test_pipeline, tta_pipeline = (
+    [dsm_normalization if step['type'] == 'NormalizeDSM' else step
+     for step in pipeline] for pipeline in
+    (_base_.train_pipeline, _base_.test_pipeline, _base_.tta_pipeline))
 isprs_dataset = dict(type=dataset_type, data_root=data_root, bands=bands)
 train_dataloader = dict(dataset=dict(isprs_dataset, pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(isprs_dataset, pipeline=test_pipeline))

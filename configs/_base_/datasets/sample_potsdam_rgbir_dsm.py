@@ -15,21 +15,13 @@ band_mean = [112.90, 132.86, 93.52, 152.34, 0.0]
 band_std = [34.91, 31.19, 37.64, 44.59, 1.0]
 dsm_mean = 21.1649
 dsm_std = 46.8134
-dsm_normalization = dict(
-    type='NormalizeDSM', mode='global', mean=dsm_mean, std=dsm_std)
-train_pipeline = [
-    dict(step, crop_size=crop_size) if step['type'] == 'LoadMultiBandCrop'
-    else dsm_normalization if step['type'] == 'NormalizeDSM' else step
-    for step in _base_.train_pipeline
-]
-test_pipeline = [
-    dsm_normalization if step['type'] == 'NormalizeDSM' else step
-    for step in _base_.test_pipeline
-]
-tta_pipeline = [
-    dsm_normalization if step['type'] == 'NormalizeDSM' else step
-    for step in _base_.tta_pipeline
-]
+# Potsdam's pipelines with this normalisation and the smaller crop.
+train_pipeline, test_pipeline, tta_pipeline = (
+    [dict(step, mean=dsm_mean, std=dsm_std) if step['type'] == 'NormalizeDSM'
+     else dict(step, crop_size=crop_size)
+     if step['type'] == 'LoadMultiBandCrop' else step for step in pipeline]
+    for pipeline in
+    (_base_.train_pipeline, _base_.test_pipeline, _base_.tta_pipeline))
 train_dataloader = dict(
     batch_size=4,
     num_workers=2,

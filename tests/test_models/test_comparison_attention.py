@@ -173,7 +173,7 @@ def test_head_without_block_is_the_fcn_row():
     assert head.attention is None
     feat = torch.randn(2, 32, 3, 3)
     torch.testing.assert_close(
-        head([feat]), head.conv_seg(head.reduce(feat)))
+        head([None, None, None, feat]), head.conv_seg(head.reduce(feat)))
 
 
 def test_head_takes_the_block_options_and_one_level():

@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, ConfigDict
 from mmengine.structures import PixelData
 from torch import nn
 
@@ -262,6 +262,7 @@ def inference_call(model: nn.Module, bands: int, size: int,
     ``(1, bands, size, size)`` input with the given ``test_cfg``."""
     inputs = torch.randn(1, bands, size, size, device=device)
     metas = _metas(1, size)
+    test_cfg = ConfigDict(test_cfg)
 
     def call():
         model.test_cfg = test_cfg

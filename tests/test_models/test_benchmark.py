@@ -1,5 +1,6 @@
 """The model benchmark in its small mode, and its errors (package function
 and tools/analysis_tools/benchmark_models.py)."""
+import importlib.util
 import json
 import os
 import os.path as osp
@@ -141,13 +142,20 @@ def test_tool_writes_table_and_json(small_configs, tmp_path):
     assert tile['seconds'] > 0 and tile['flops_g'] > 0
 
 
+def tool_main():
+    spec = importlib.util.spec_from_file_location('benchmark_models', TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
 @pytest.mark.parametrize('args, message', [
     (['configs/nope.py'], 'error: config file not found: configs/nope.py'),
     ([FCN, '--device', 'cuda:64'], "error: device 'cuda:64' does not exist"),
     ([FCN, '--device', 'tpu'], "error: unknown device 'tpu'"),
 ])
-def test_tool_errors(args, message):
-    proc = run_tool(*args, '--small')
-    assert proc.returncode == 2
-    assert message in proc.stderr
-    assert 'Traceback' not in proc.stderr
+def test_tool_errors(args, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        tool_main()([*args, '--small'])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err

@@ -494,8 +494,11 @@ def profile_training(path: str,
                      steps: int = 3,
                      row_limit: int = 30) -> str:
     """Profile training steps of one config with :mod:`torch.profiler`, to
-    see where autocast costs time: the operators by self time, and how many
-    dtype conversions (``aten::_to_copy``) a step makes.
+    see where autocast costs time: the operators by self time, how many
+    operators and dtype conversions (``aten::_to_copy``) a step makes, and
+    on CUDA how long the GPU is busy per step. A GPU busy for much less than
+    the step's wall time waits for the CPU to launch operators (a step
+    bound by operator count, not by arithmetic).
 
     AMP is float16 autocast on CUDA and bfloat16 autocast on CPU
     (:func:`amp_dtype`).
@@ -516,19 +519,32 @@ def profile_training(path: str,
     if dev.type == 'cuda':
         activities.append(torch.profiler.ProfilerActivity.CUDA)
         torch.cuda.synchronize(dev)
+    start = time.perf_counter()
     with torch.profiler.profile(activities=activities) as prof:
         for _ in range(steps):
             step()
         if dev.type == 'cuda':
             torch.cuda.synchronize(dev)
+    wall_ms = (time.perf_counter() - start) * 1e3 / steps
     events = prof.key_averages()
     sort_by = 'self_cuda_time_total' if dev.type == 'cuda' \
         else 'self_cpu_time_total'
     casts = sum(e.count for e in events if e.key == 'aten::_to_copy')
     calls = sum(e.count for e in events if e.key.startswith('aten::'))
     name = osp.splitext(osp.basename(path))[0]
-    return (events.table(sort_by=sort_by, row_limit=row_limit) +
-            f'\n{name}: {"AMP" if amp else "fp32"} on {dev}, batch {batch} '
-            f'x {size}x{size}: {calls / steps:.0f} aten calls and '
-            f'{casts / steps:.0f} dtype conversions (aten::_to_copy) per '
-            'step')
+    summary = (f'{name}: {"AMP" if amp else "fp32"} on {dev}, batch {batch} '
+               f'x {size}x{size}: {calls / steps:.0f} aten calls and '
+               f'{casts / steps:.0f} dtype conversions (aten::_to_copy) per '
+               f'step; {wall_ms:.1f} ms per step under the profiler')
+    if dev.type == 'cuda':
+        kernels = [
+            e for e in prof.events()
+            if e.device_type == torch.autograd.DeviceType.CUDA
+        ]
+        busy_ms = sum(
+            getattr(e, 'self_device_time_total', None)
+            or e.self_cuda_time_total for e in kernels) / 1e3 / steps
+        summary += (f', {len(kernels) / steps:.0f} GPU kernels busy '
+                    f'{busy_ms:.1f} ms per step')
+    return events.table(sort_by=sort_by, row_limit=row_limit) + '\n' + \
+        summary

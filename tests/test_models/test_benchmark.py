@@ -4,6 +4,7 @@ import importlib.util
 import json
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 
@@ -12,8 +13,8 @@ from mmengine.config import Config
 
 from _small_models import shrink_backbone, shrink_model
 from mmseg_lanet.engine.benchmark import (Settings, benchmark,
-                                          markdown_table, ratio_table,
-                                          resolve_device)
+                                          markdown_table, profile_training,
+                                          ratio_table, resolve_device)
 
 ROOT = osp.join(osp.dirname(__file__), '..', '..')
 TOOL = osp.join(ROOT, 'tools', 'analysis_tools', 'benchmark_models.py')
@@ -159,3 +160,14 @@ def test_tool_errors(args, message, capsys):
         tool_main()([*args, '--small'])
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_profile_counts_operators_and_casts(small_configs):
+    report = profile_training(small_configs[1], batch=2, size=32, steps=1)
+    summary = report.splitlines()[-1]
+    assert summary.startswith('lanet' + POTSDAM[:-3] + ': AMP on cpu, batch '
+                              '2 x 32x32: ')
+    calls, casts = map(int, re.search(
+        r'32x32: (\d+) aten calls and (\d+) dtype conversions', summary).groups())
+    assert casts > 0 and calls > casts
+    assert 'aten::_to_copy' in report

@@ -23,9 +23,12 @@ def repeat_and_crop(attention, size, kernel):
     return spread[..., :size[0], :size[1]]
 
 
-@pytest.mark.parametrize('size, kernel', [((8, 12), (4, 4)),
-                                          ((128, 128), (20, 20)),
-                                          ((13, 17), (5, 3)), ((1, 1), (1, 1))])
+@pytest.mark.parametrize('size, kernel', [
+    ((8, 12), (4, 4)),
+    ((128, 128), (20, 20)),
+    ((13, 17), (5, 3)),
+    ((1, 1), (1, 1)),
+])
 def test_spread_equals_repeat_and_crop_with_gradients(size, kernel):
     torch.manual_seed(0)
     grid = (-(-size[0] // kernel[0]), -(-size[1] // kernel[1]))

@@ -168,6 +168,7 @@ def test_profile_counts_operators_and_casts(small_configs):
     assert summary.startswith('lanet' + POTSDAM[:-3] + ': AMP on cpu, batch '
                               '2 x 32x32: ')
     calls, casts = map(int, re.search(
-        r'32x32: (\d+) aten calls and (\d+) dtype conversions', summary).groups())
+        r'32x32: (\d+) aten calls and (\d+) dtype conversions',
+        summary).groups())
     assert casts > 0 and calls > casts
     assert 'aten::_to_copy' in report

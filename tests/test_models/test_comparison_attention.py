@@ -5,9 +5,8 @@ import torch
 import torch.nn.functional as F
 
 from mmseg.registry import MODELS
-from mmseg_lanet.models import (AttentionFCNHead, BottleneckAttention,
-                                ConvolutionalAttention, GlobalReasoning,
-                                SqueezeExcitation)
+from mmseg_lanet.models import (BottleneckAttention, ConvolutionalAttention,
+                                GlobalReasoning, SqueezeExcitation)
 
 SIZES = [(5, 7), (1, 1), (8, 8)]
 

@@ -5,5 +5,7 @@ _base_ = ['../lanet/lanet_r50-d32_1xb8-80k_potsdam-rgbir-dsm-512x512.py',
 model = dict(
     backbone=_base_.resnet_d8,
     decode_head=dict(
-        _base_.deeplabv3plus_head, _delete_=True, dilations=(1, 12, 24, 36)),
-    auxiliary_head=_base_.auxiliary_head)
+        _base_.decode_head_common,
+        _delete_=True,
+        **_base_.deeplabv3plus_head_d8),
+    auxiliary_head=dict(_base_.decode_head_common, **_base_.auxiliary_head))

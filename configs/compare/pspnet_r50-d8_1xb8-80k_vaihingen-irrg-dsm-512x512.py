@@ -4,5 +4,6 @@ _base_ = ['../lanet/lanet_r50-d16_1xb8-80k_vaihingen-irrg-dsm-512x512.py',
           '../_base_/models/comparison_heads.py']
 model = dict(
     backbone=_base_.resnet_d8,
-    decode_head=dict(_base_.pspnet_head, _delete_=True),
-    auxiliary_head=_base_.auxiliary_head)
+    decode_head=dict(
+        _base_.decode_head_common, _delete_=True, **_base_.pspnet_head),
+    auxiliary_head=dict(_base_.decode_head_common, **_base_.auxiliary_head))

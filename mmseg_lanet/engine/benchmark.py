@@ -370,8 +370,12 @@ def benchmark_config(path: str, settings: Settings,
     return result
 
 
-def benchmark(paths: Sequence[str], settings: Settings) -> List[Result]:
-    """Measure every config in ``paths`` on ``settings.device``.
+def benchmark(paths: Sequence[str],
+              settings: Settings,
+              progress: Optional[Callable[[Result], None]] = None
+              ) -> List[Result]:
+    """Measure every config in ``paths`` on ``settings.device``; ``progress``
+    is called with each result as it is measured.
 
     Raises:
         FileNotFoundError: For a config path that does not exist (checked
@@ -389,7 +393,12 @@ def benchmark(paths: Sequence[str], settings: Settings) -> List[Result]:
                          f'{sorted(unknown)}')
     if device.type == 'cuda':
         torch.backends.cudnn.benchmark = True
-    return [benchmark_config(path, settings, device) for path in paths]
+    results = []
+    for path in paths:
+        results.append(benchmark_config(path, settings, device))
+        if progress is not None:
+            progress(results[-1])
+    return results
 
 
 def environment(settings: Settings) -> Dict[str, str]:

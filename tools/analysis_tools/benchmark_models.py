@@ -105,7 +105,9 @@ def main(argv=None):
                     path, args.device, args.amp is not False,
                     args.train_batch or 8, args.train_size))
             return
-        results = benchmark(args.configs, settings)
+        results = benchmark(
+            args.configs, settings,
+            lambda r: print(f'measured {r.name}', file=sys.stderr, flush=True))
     except (FileNotFoundError, ValueError) as err:
         parser.exit(2, f'{parser.prog}: error: {err}\n')
     report = to_json(results, settings)

@@ -49,8 +49,8 @@ class Settings:
         reps (int): Timed calls; the median is reported.
         train_batch (int): Batch of the training step (0: no training).
         train_size (int): Side of the training crops.
-        amp (bool, optional): Also time training under
-            ``torch.autocast`` (float16). None: on CUDA only.
+        amp (bool, optional): Also time training under autocast
+            (:func:`amp_dtype`). None: on CUDA only.
         tile_sizes (tuple[int]): Sides of the large square tiles.
         tile_modes (tuple[str]): Inference modes on them, of :data:`MODES`.
         tile_reps (int): Timed calls per tile (after one warm-up call).

@@ -184,3 +184,8 @@ def test_head_takes_the_block_options_and_one_level():
                        r'an int in_channels, got \[16, 32\]'):
         MODELS.build(dict(head_cfg('SEHead'), in_channels=[16, 32],
                           in_index=[2, 3], input_transform='multiple_select'))
+
+
+def test_named_head_without_block():
+    head = MODELS.build(head_cfg('CBAMHead', attention=None))
+    assert head.attention is None

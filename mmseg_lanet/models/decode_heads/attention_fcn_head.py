@@ -1,5 +1,5 @@
 """FCN head with one attention block: the skeleton of the compared heads."""
-from typing import List
+from typing import List, Union
 
 from mmcv.cnn import ConvModule
 from torch import Tensor
@@ -19,9 +19,13 @@ class AttentionFCNHead(BaseDecodeHead):
     block (``channels`` in and out) -> dropout -> 1x1 classifier. With
     ``attention=None`` this is the FCN row itself.
 
+    A head for a new block is a subclass that sets
+    :attr:`default_attention`.
+
     Args:
         attention (dict, optional): Config of the block, without its
-            ``channels``, e.g. ``dict(type='SqueezeExcitation')``.
+            ``channels``, e.g. ``dict(type='SqueezeExcitation')``; None for
+            no block. Default: :attr:`default_attention`.
         **kwargs: :class:`BaseDecodeHead` arguments (one input level).
 
     Shapes:
@@ -30,8 +34,14 @@ class AttentionFCNHead(BaseDecodeHead):
         - output: (N, num_classes, H, W)
     """
 
-    def __init__(self, attention: OptConfigType = None, **kwargs):
+    #: The block of this head when ``attention`` is not given.
+    default_attention: OptConfigType = None
+
+    def __init__(self, attention: Union[dict, None, str] = 'default',
+                 **kwargs):
         super().__init__(**kwargs)
+        if attention == 'default':
+            attention = self.default_attention
         if not isinstance(self.in_channels, int):
             raise ValueError(
                 f'{type(self).__name__} takes one feature level: an int '
@@ -57,35 +67,23 @@ class AttentionFCNHead(BaseDecodeHead):
 @MODELS.register_module()
 class SEHead(AttentionFCNHead):
     """:class:`AttentionFCNHead` with :class:`SqueezeExcitation` (SE)."""
-
-    def __init__(self, attention: dict = dict(type='SqueezeExcitation'),
-                 **kwargs):
-        super().__init__(attention=attention, **kwargs)
+    default_attention = dict(type='SqueezeExcitation')
 
 
 @MODELS.register_module()
 class BAMHead(AttentionFCNHead):
     """:class:`AttentionFCNHead` with :class:`BottleneckAttention` (BAM)."""
-
-    def __init__(self, attention: dict = dict(type='BottleneckAttention'),
-                 **kwargs):
-        super().__init__(attention=attention, **kwargs)
+    default_attention = dict(type='BottleneckAttention')
 
 
 @MODELS.register_module()
 class CBAMHead(AttentionFCNHead):
     """:class:`AttentionFCNHead` with :class:`ConvolutionalAttention`
     (CBAM)."""
-
-    def __init__(self, attention: dict = dict(type='ConvolutionalAttention'),
-                 **kwargs):
-        super().__init__(attention=attention, **kwargs)
+    default_attention = dict(type='ConvolutionalAttention')
 
 
 @MODELS.register_module()
 class GloReHead(AttentionFCNHead):
     """:class:`AttentionFCNHead` with :class:`GlobalReasoning` (GloRe)."""
-
-    def __init__(self, attention: dict = dict(type='GlobalReasoning'),
-                 **kwargs):
-        super().__init__(attention=attention, **kwargs)
+    default_attention = dict(type='GlobalReasoning')

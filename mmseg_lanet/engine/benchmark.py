@@ -74,8 +74,8 @@ class Settings:
     @classmethod
     def small(cls, device: str = 'cpu') -> 'Settings':
         """Seconds on a CPU: tiny inputs and batches, few repetitions."""
-        return cls(device=device, size=64, warmup=1, reps=3, train_batch=2,
-                   train_size=64, tile_sizes=(128, 256), tile_reps=3,
+        return cls(device=device, size=64, warmup=1, reps=5, train_batch=2,
+                   train_size=64, tile_sizes=(128, 256), tile_reps=5,
                    slide_crop=64, slide_stride=48, tile_flops=True)
 
 
@@ -101,6 +101,7 @@ class Result:
     train_img_s_fp32: Optional[float] = None
     train_img_s_amp: Optional[float] = None
     train_peak_mib: Optional[float] = None
+    train_amp_peak_mib: Optional[float] = None
     tiles: List[TileResult] = field(default_factory=list)
 
 
@@ -349,6 +350,7 @@ def benchmark_config(path: str, settings: Settings,
             throughput = settings.train_batch / step_s
             if amp:
                 result.train_img_s_amp = throughput
+                result.train_amp_peak_mib = peak
             else:
                 result.train_img_s_fp32 = throughput
                 result.train_peak_mib = peak
@@ -367,6 +369,10 @@ def benchmark_config(path: str, settings: Settings,
             result.tiles.append(
                 TileResult(size, mode, seconds, peak,
                            tile_flops.get(size) if mode == 'whole' else None))
+    if device.type == 'cuda':
+        # The next model's large tiles should not find this one's cache.
+        del model
+        torch.cuda.empty_cache()
     return result
 
 
@@ -437,7 +443,7 @@ def markdown_table(results: Sequence[Result], settings: Settings) -> str:
         f'latency {s}x{s} (ms)',
         f'train b{settings.train_batch} fp32 (img/s)',
         f'train b{settings.train_batch} AMP (img/s)',
-        'train peak mem (MiB)'
+        'train peak mem fp32 / AMP (MiB)'
     ]
     tile_keys = [(size, mode) for size in settings.tile_sizes
                  for mode in settings.tile_modes]
@@ -452,7 +458,9 @@ def markdown_table(results: Sequence[Result], settings: Settings) -> str:
             f'{r.latency_ms:.1f}',
             _cell(r.train_img_s_fp32, '.2f'),
             _cell(r.train_img_s_amp, '.2f'),
-            _cell(r.train_peak_mib, '.0f')
+            _cell(r.train_peak_mib, '.0f') +
+            ('' if r.train_amp_peak_mib is None else
+             f' / {r.train_amp_peak_mib:.0f}')
         ]
         for key in tile_keys:
             tile = tiles.get(key)

@@ -56,6 +56,9 @@ class Settings:
         tile_reps (int): Timed calls per tile (after one warm-up call).
         slide_crop (int), slide_stride (int): The sliding window.
         tile_flops (bool): Also count FLOPs of whole-tile inference.
+        timer (str): 'wall' (elapsed time) or, on CPU, 'process' (CPU time
+            of this process: with one thread, stable on a shared machine
+            where elapsed time depends on the other loads).
     """
     device: str = 'cpu'
     size: int = 512
@@ -70,6 +73,7 @@ class Settings:
     slide_crop: int = SLIDE_CROP
     slide_stride: int = SLIDE_STRIDE
     tile_flops: bool = False
+    timer: str = 'wall'
 
     @classmethod
     def small(cls, device: str = 'cpu') -> 'Settings':
@@ -223,13 +227,21 @@ def _rss() -> int:
         return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
 
 
-def time_calls(fn: Callable[[], object], device: torch.device, warmup: int,
-               reps: int) -> Tuple[float, float]:
+TIMERS = dict(wall=time.perf_counter, process=time.process_time)
+
+
+def time_calls(fn: Callable[[], object],
+               device: torch.device,
+               warmup: int,
+               reps: int,
+               timer: str = 'wall') -> Tuple[float, float]:
     """Median seconds of ``reps`` calls of ``fn`` after ``warmup`` calls,
-    and their peak memory in MiB (see the module doc)."""
+    and their peak memory in MiB (see the module doc). ``timer``: see
+    :class:`Settings`."""
     if reps < 1:
         raise ValueError(f'reps must be >= 1, got {reps}')
     cuda = device.type == 'cuda'
+    clock = TIMERS[timer]
     memory = _PeakMemory(device)
     if not cuda:
         memory.start()
@@ -241,11 +253,11 @@ def time_calls(fn: Callable[[], object], device: torch.device, warmup: int,
     for _ in range(reps):
         if cuda:
             torch.cuda.synchronize(device)
-        start = time.perf_counter()
+        start = clock()
         fn()
         if cuda:
             torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return statistics.median(times), memory.stop()
 
 
@@ -329,7 +341,7 @@ def benchmark_config(path: str, settings: Settings,
     latency, _ = time_calls(
         inference_call(model, bands, settings.size, device,
                        dict(mode='whole')), device, settings.warmup,
-        settings.reps)
+        settings.reps, settings.timer)
     result = Result(
         name=name,
         config=path,
@@ -346,7 +358,7 @@ def benchmark_config(path: str, settings: Settings,
             step_s, peak = time_calls(
                 training_call(model, bands, settings.train_batch,
                               settings.train_size, device, amp), device,
-                settings.warmup, settings.reps)
+                settings.warmup, settings.reps, settings.timer)
             throughput = settings.train_batch / step_s
             if amp:
                 result.train_img_s_amp = throughput
@@ -365,7 +377,7 @@ def benchmark_config(path: str, settings: Settings,
             test_cfg = slide if mode == 'slide' else dict(mode='whole')
             seconds, peak = time_calls(
                 inference_call(model, bands, size, device, test_cfg),
-                device, 1, settings.tile_reps)
+                device, 1, settings.tile_reps, settings.timer)
             result.tiles.append(
                 TileResult(size, mode, seconds, peak,
                            tile_flops.get(size) if mode == 'whole' else None))
@@ -393,6 +405,10 @@ def benchmark(paths: Sequence[str],
     for path in paths:
         if not osp.isfile(path):
             raise FileNotFoundError(f'config file not found: {path}')
+    if settings.timer not in TIMERS or (settings.timer == 'process'
+                                        and device.type != 'cpu'):
+        raise ValueError('timer must be "wall", or "process" on CPU, got '
+                         f'{settings.timer!r} on {device}')
     unknown = set(settings.tile_modes) - set(MODES)
     if unknown:
         raise ValueError(f'tile modes must be in {MODES}, got '
@@ -417,6 +433,7 @@ def environment(settings: Settings) -> Dict[str, str]:
         device=f'{device} ({name})',
         torch=torch.__version__,
         threads=str(torch.get_num_threads()),
+        timer=settings.timer,
         python=platform.python_version())
 
 

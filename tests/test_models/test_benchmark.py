@@ -114,6 +114,10 @@ def test_unknown_config_and_device(tmp_path):
     with pytest.raises(FileNotFoundError,
                        match=f'config file not found: {missing}'):
         benchmark([FCN, missing], Settings.small())
+    with pytest.raises(ValueError, match='timer must be "wall", or '
+                       '"process" on CPU, got \'cycles\' on cpu'):
+        benchmark([FCN], dataclasses.replace(Settings.small(),
+                                             timer='cycles'))
     with pytest.raises(ValueError, match="unknown device 'gpu0'"):
         resolve_device('gpu0')
     with pytest.raises(ValueError, match="unsupported device 'meta'"):

@@ -18,6 +18,8 @@ import os
 import os.path as osp
 import sys
 
+import torch
+
 import mmseg_lanet  # noqa: F401  (registers the plugin's models)
 from mmseg_lanet.engine.benchmark import (MODES, Settings, benchmark,
                                           markdown_table, profile_training,
@@ -72,6 +74,12 @@ def parse_args(argv=None):
         '--tile-flops', action='store_true',
         help='also count FLOPs of whole-tile inference')
     parser.add_argument(
+        '--timer', choices=('wall', 'process'), default='wall',
+        help='process: CPU time of this process (CPU only; with '
+        '--threads 1, stable on a shared machine)')
+    parser.add_argument(
+        '--threads', type=int, help='torch CPU threads (default: torch\'s)')
+    parser.add_argument(
         '--profile', action='store_true',
         help='profile training steps of each config instead (AMP unless '
         '--no-amp; batch --train-batch at --train-size)')
@@ -92,12 +100,15 @@ def settings_of(args) -> Settings:
         tile_sizes=tuple(args.tile_sizes),
         tile_modes=tuple(args.tile_modes),
         tile_reps=args.tile_reps,
-        tile_flops=args.tile_flops)
+        tile_flops=args.tile_flops,
+        timer=args.timer)
 
 
 def main(argv=None):
     parser, args = parse_args(argv)
     settings = settings_of(args)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     try:
         if args.profile:
             for path in args.configs:
@@ -113,7 +124,7 @@ def main(argv=None):
     report = to_json(results, settings)
     env = report['environment']
     print(f'{env["date"]}, {env["device"]}, torch {env["torch"]}, '
-          f'{env["threads"]} threads')
+          f'{env["threads"]} threads, {env["timer"]} time')
     print(f'Command: {" ".join([osp.basename(sys.argv[0])] + sys.argv[1:])}')
     print()
     print(markdown_table(results, settings))

@@ -10,7 +10,7 @@ stored, in the stored order.
 import io
 import os
 import os.path as osp
-from typing import BinaryIO, Union
+from typing import BinaryIO, Optional, Tuple, Union
 
 import cv2
 import numpy as np
@@ -155,3 +155,103 @@ def write_raster(path: str, array: np.ndarray) -> None:
     else:
         raise ValueError(f'{path}: unsupported output suffix {suffix!r}')
     os.replace(partial, path)
+
+
+# A window is (row offset, column offset, height, width) in pixels.
+Window = Tuple[int, int, int, int]
+
+
+def _tiff_series_layout(tif: 'tifffile.TiffFile', name: str):
+    """The first series, its axes and its (H, W, C) shape, from the header
+    alone."""
+    series = tif.series[0]
+    axes = series.axes
+    if 'Y' not in axes or 'X' not in axes:
+        raise ValueError(f'{name}: TIFF axes {axes!r} have no Y and X axis')
+    shape = dict(zip(axes, series.shape))
+    bands = int(np.prod([n for ax, n in shape.items() if ax not in 'YX']))
+    return series, axes, (shape['Y'], shape['X'], bands)
+
+
+def raster_shape(path: str) -> Tuple[int, int, int]:
+    """Size of a raster without decoding its pixels (TIFF and ``.npy``
+    read only their header; PNG/JPEG are decoded).
+
+    Args:
+        path (str): A raster file (see :func:`read_raster`).
+
+    Returns:
+        tuple[int, int, int]: (height, width, bands).
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'raster file not found: {path}')
+    suffix = osp.splitext(path)[1].lower()
+    if suffix in TIFF_SUFFIXES:
+        try:
+            with tifffile.TiffFile(path) as tif:
+                return _tiff_series_layout(tif, path)[2]
+        except (tifffile.TiffFileError, ValueError, OSError) as err:
+            raise ValueError(
+                f'{path}: cannot be read as a TIFF ({err})') from err
+    if suffix in NUMPY_SUFFIXES:
+        array = np.load(path, mmap_mode='r', allow_pickle=False)
+    else:
+        array = read_raster(path)
+    if array.ndim not in (2, 3):
+        raise ValueError(f'{path}: expected (H, W) or (H, W, C), got shape '
+                         f'{array.shape}')
+    return (*array.shape[:2], 1 if array.ndim == 2 else array.shape[2])
+
+
+def _check_window(path: str, window: Window, size: Tuple[int, int]) -> None:
+    row, col, height, width = window
+    if (min(row, col) < 0 or height <= 0 or width <= 0
+            or row + height > size[0] or col + width > size[1]):
+        raise ValueError(
+            f'{path}: window (row {row}, col {col}, {height} x {width}) is '
+            f'outside the {size[0]} x {size[1]} raster')
+
+
+def _memmap_tiff(path: str) -> Optional[np.ndarray]:
+    """The first series as a read-only memory map with the band axis last,
+    or None when the pixels are compressed or not stored contiguously."""
+    with tifffile.TiffFile(path) as tif:
+        series, axes, _ = _tiff_series_layout(tif, path)
+        if series.dataoffset is None:
+            return None
+    array = tifffile.memmap(path, mode='r')
+    return _tiff_band_last(array, axes, path)
+
+
+def read_window(path: str, window: Window) -> np.ndarray:
+    """Read a window of a raster, decoding as little as the format allows.
+
+    Uncompressed contiguous TIFFs and ``.npy`` files are memory-mapped, so
+    only the window's rows are read from disk; other files (compressed or
+    tiled TIFF, PNG, JPEG) are decoded whole and cropped.
+
+    Args:
+        path (str): A raster file (see :func:`read_raster`).
+        window (tuple[int]): (row offset, column offset, height, width).
+
+    Returns:
+        np.ndarray: (height, width) or (height, width, C), a copy (never a
+        view of the file).
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'raster file not found: {path}')
+    suffix = osp.splitext(path)[1].lower()
+    array = None
+    if suffix in TIFF_SUFFIXES:
+        try:
+            array = _memmap_tiff(path)
+        except (tifffile.TiffFileError, ValueError, OSError) as err:
+            raise ValueError(
+                f'{path}: cannot be read as a TIFF ({err})') from err
+    elif suffix in NUMPY_SUFFIXES:
+        array = np.load(path, mmap_mode='r', allow_pickle=False)
+    if array is None:
+        array = read_raster(path)
+    _check_window(path, window, array.shape[:2])
+    row, col, height, width = window
+    return np.array(array[row:row + height, col:col + width])

@@ -211,6 +211,48 @@ def test_photometric_saturation_needs_rgb(monkeypatch):
     np.testing.assert_allclose(transform(results)['img'], before, atol=1e-3)
 
 
+def test_photometric_contrast_scales_optical_bands_and_clips(monkeypatch):
+    always_apply(monkeypatch)
+    results = photometric_results(('R', 'G', 'B', 'NIR', 'nDSM'))
+    before = results['img'].copy()
+    after = distortion(contrast_range=(0.5, 1.5))(results)['img']
+    # uniform() draws its upper bound: factor 1.5, then clipped to 255.
+    np.testing.assert_allclose(after[..., :4],
+                               np.minimum(before[..., :4] * 1.5, 255),
+                               rtol=1e-6)
+    assert (after[..., :4] == 255).any() and (after[..., :4] < 255).any()
+    np.testing.assert_array_equal(after[..., 4], before[..., 4])
+
+
+def test_photometric_hue_rotates_rgb_only(monkeypatch):
+    always_apply(monkeypatch)
+    # randint(low, high) draws its largest value: the hue shift is
+    # +2 * hue_delta degrees, here 120: (R, G, B) becomes (B, R, G).
+    from mmseg_lanet.datasets.transforms import photometric
+    monkeypatch.setattr(photometric.random, 'randint',
+                        lambda low, high=None: 1 if high is None else high - 1)
+    transform = distortion(hue_delta=60)
+    results = photometric_results(('R', 'G', 'B', 'NIR', 'nDSM'))
+    before = results['img'].copy()
+    after = transform(results)['img']
+    np.testing.assert_allclose(after[..., :3], before[..., [2, 0, 1]],
+                               atol=1e-3)
+    np.testing.assert_array_equal(after[..., 3:], before[..., 3:])
+    # A smaller shift changes the colours without permuting the bands,
+    # and keeps each pixel's max and min (hue leaves S and V alone).
+    after = distortion(hue_delta=10)(photometric_results(
+        ('R', 'G', 'B', 'NIR', 'nDSM')))['img']
+    assert np.abs(after[..., :3] - before[..., :3]).max() > 5
+    np.testing.assert_allclose(after[..., :3].max(2), before[..., :3].max(2),
+                               atol=1e-3)
+    np.testing.assert_allclose(after[..., :3].min(2), before[..., :3].min(2),
+                               atol=1e-3)
+    # False colour (NIR, R, G): no hue.
+    results = photometric_results(('NIR', 'R', 'G', 'DSM'))
+    before = results['img'].copy()
+    np.testing.assert_allclose(transform(results)['img'], before, atol=1e-3)
+
+
 def test_wrong_band_count_names_the_file(tmp_path):
     write_converted(tmp_path, 3)  # a 3-band file where Potsdam has 4
     dataset = build_dataset(tmp_path, POTSDAM, TEST_PIPELINE)

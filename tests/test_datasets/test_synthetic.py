@@ -1,6 +1,5 @@
 """The synthetic sample: official archive layout, sensible content,
 determinism, and the real converter run on it."""
-import time
 import zipfile
 
 import numpy as np
@@ -14,10 +13,8 @@ from mmseg_lanet.datasets.synthetic import (BUILDING, CAR, IMPERVIOUS,
 
 
 def test_sample_archives_have_the_official_layout_and_convert(tmp_path):
-    start = time.perf_counter()
     for dataset in ('potsdam', 'vaihingen'):
         make_sample_data(dataset, str(tmp_path), progress=False)
-    assert time.perf_counter() - start < 20
 
     archives = tmp_path / 'archives'
     assert sorted(p.name for p in (archives / 'potsdam').glob('*.zip')) == [

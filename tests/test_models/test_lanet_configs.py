@@ -1,5 +1,4 @@
 """Every config in configs/lanet builds, and runs forward/backward on CPU."""
-import glob
 import os.path as osp
 
 import pytest
@@ -12,8 +11,8 @@ from mmseg.structures import SegDataSample
 from mmseg_lanet.models import AttentionEmbedding, PatchAttention
 from mmseg_lanet.models.complexity import build_segmentor
 
-CONFIG_DIR = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'lanet')
-CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, '*.py')))
+from _lanet_configs import CONFIG_DIR, CONFIGS, name_of
+
 SIZE = 64
 # Ablation row (config name prefix) -> (low level, fusion, high PAM,
 # low PAM, AEM), as in the paper's tables I and II.
@@ -26,10 +25,6 @@ ROWS = {
     'lanet': (True, 'sum', True, True, True),
     'lanet-authors': (True, 'sum', True, True, True),
 }
-
-
-def name_of(path):
-    return osp.basename(path)[:-3]
 
 
 def load(path):

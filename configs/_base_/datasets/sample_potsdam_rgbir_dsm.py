@@ -4,6 +4,9 @@
 # crops and small loaders.
 _base_ = ['./isprs_potsdam_rgbir_dsm.py']
 data_root = 'data/sample/potsdam'
+# Marks data_root as the synthetic sample: tools/train.py and tools/test.py
+# write it there when the folder is missing (and say so in the log).
+synthetic_sample = dict(dataset='potsdam', data_root=data_root, seed=0)
 crop_size = (256, 256)
 # Statistics of the synthetic training tiles (optical), as above otherwise.
 band_mean = [121.0, 134.0, 106.0, 149.0, 0.0]

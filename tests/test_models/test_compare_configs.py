@@ -9,8 +9,8 @@ import yaml
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from _lanet_configs import name_of
 from _small_models import shrink_model
-from mmseg_lanet.datasets.synthetic import make_sample_data
 from mmseg_lanet.models.complexity import build_segmentor
 from test_train_on_sample_data import small_run
 
@@ -33,10 +33,6 @@ DATASETS = {
     'vaihingen': ('_1xb8-80k_vaihingen-irrg-dsm-512x512', 'r50-d16', 4),
 }
 STRIDES = {'d32': (1, 2, 2, 2), 'd16': (1, 2, 2, 1), 'd8': (1, 2, 1, 1)}
-
-
-def name_of(path):
-    return osp.basename(path)[:-3]
 
 
 def lanet_config(path):
@@ -97,17 +93,11 @@ def test_full_size_model_builds(path):
     assert head.num_classes == 6
 
 
-@pytest.fixture(scope='module')
-def sample_root(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp('sample'))
-    for dataset in DATASETS:
-        make_sample_data(dataset, root, progress=False)
-    return root
-
-
 @pytest.mark.parametrize('path', CONFIGS, ids=name_of)
-def test_trains_two_iterations_and_evaluates(path, sample_root, tmp_path):
-    cfg = shrink_model(small_run(path, sample_root, tmp_path, validate=True))
+def test_trains_two_iterations_and_evaluates(path, sample_data_root,
+                                            tmp_path):
+    cfg = shrink_model(
+        small_run(path, sample_data_root, tmp_path, validate=True))
     cfg.train_cfg.update(max_iters=2, val_interval=2)
     cfg.param_scheduler[0].end = 2
     runner = Runner.from_cfg(cfg)

@@ -3,11 +3,8 @@ and tools/analysis_tools/benchmark_models.py)."""
 import dataclasses
 import importlib.util
 import json
-import os
 import os.path as osp
 import re
-import subprocess
-import sys
 
 import pytest
 from mmengine.config import Config
@@ -126,36 +123,29 @@ def test_unknown_config_and_device(tmp_path):
         resolve_device('cuda:64')
 
 
-def run_tool(*args):
-    return subprocess.run(
-        [sys.executable, TOOL, *args], capture_output=True, text=True,
-        cwd=ROOT, env=dict(os.environ, OMP_NUM_THREADS='1'))
-
-
-def test_tool_writes_table_and_json(small_configs, tmp_path):
-    out = tmp_path / 'bench.json'
-    proc = run_tool(*small_configs, '--small', '--out', str(out))
-    assert proc.returncode == 0, proc.stderr
-    lines = proc.stdout.splitlines()
-    assert lines[1].startswith('Command: benchmark_models.py ')
-    assert lines[3].startswith('| config | bands | params (M) |')
-    assert lines[5].startswith('| fcn' + POTSDAM[:-3])
-    report = json.loads(out.read_text())
-    assert report['settings']['size'] == 64
-    assert report['environment']['device'].startswith('cpu')
-    assert [r['name'] for r in report['results']] == [
-        'fcn' + POTSDAM[:-3], 'lanet' + POTSDAM[:-3]]
-    tile = report['results'][1]['tiles'][0]
-    assert set(tile) == {'size', 'mode', 'seconds', 'peak_mib', 'flops_g'}
-    assert (tile['size'], tile['mode']) == (128, 'whole')
-    assert tile['seconds'] > 0 and tile['flops_g'] > 0
-
-
 def tool_main():
     spec = importlib.util.spec_from_file_location('benchmark_models', TOOL)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.main
+
+
+def test_tool_writes_table_and_json(small_configs, tmp_path, capsys):
+    out = tmp_path / 'bench.json'
+    tool_main()([small_configs[1], '--small', '--out', str(out)])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == (f'Command: benchmark_models.py {small_configs[1]} '
+                        f'--small --out {out}')
+    assert lines[3].startswith('| config | bands | params (M) |')
+    assert lines[5].startswith('| lanet' + POTSDAM[:-3])
+    report = json.loads(out.read_text())
+    assert report['settings']['size'] == 64
+    assert report['environment']['device'].startswith('cpu')
+    assert [r['name'] for r in report['results']] == ['lanet' + POTSDAM[:-3]]
+    tile = report['results'][0]['tiles'][0]
+    assert set(tile) == {'size', 'mode', 'seconds', 'peak_mib', 'flops_g'}
+    assert (tile['size'], tile['mode']) == (128, 'whole')
+    assert tile['seconds'] > 0 and tile['flops_g'] > 0
 
 
 @pytest.mark.parametrize('args, message', [

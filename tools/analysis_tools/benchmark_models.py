@@ -125,7 +125,8 @@ def main(argv=None):
     env = report['environment']
     print(f'{env["date"]}, {env["device"]}, torch {env["torch"]}, '
           f'{env["threads"]} threads, {env["timer"]} time')
-    print(f'Command: {" ".join([osp.basename(sys.argv[0])] + sys.argv[1:])}')
+    args_given = sys.argv[1:] if argv is None else list(argv)
+    print(f'Command: {" ".join([osp.basename(__file__)] + args_given)}')
     print()
     print(markdown_table(results, settings))
     print()

@@ -61,8 +61,8 @@ def test_small_mode_measures_every_column(small_results):
     assert table[0] == (
         '| config | bands | params (M) | FLOPs (G) 64x64 | latency 64x64 '
         '(ms) | train b2 fp32 (img/s) | train b2 AMP (img/s) | train peak '
-        'mem fp32 / AMP (MiB) | whole 128x128 s / MiB | slide 128x128 s / MiB | whole '
-        '256x256 s / MiB | slide 256x256 s / MiB |')
+        'mem fp32 / AMP (MiB) | whole 128x128 s / MiB | slide 128x128 s / '
+        'MiB | whole 256x256 s / MiB | slide 256x256 s / MiB |')
     assert table[1] == '|' + '---|' * 12
     assert len(table) == 4
     for line, r in zip(table[2:], small_results):

@@ -5,11 +5,10 @@ import os.path as osp
 
 import pytest
 import torch
-import yaml
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from _lanet_configs import name_of
+from _lanet_configs import check_model_index, name_of
 from _small_models import shrink_model
 from mmseg_lanet.models.complexity import build_segmentor
 from test_train_on_sample_data import small_run
@@ -111,14 +110,4 @@ def test_trains_two_iterations_and_evaluates(path, sample_data_root,
 
 
 def test_metafile_model_index_and_readme_list_every_config():
-    with open(osp.join(ROOT, 'model-index.yml')) as f:
-        assert 'configs/compare/metafile.yaml' in yaml.safe_load(f)['Import']
-    with open(osp.join(CONFIG_DIR, 'metafile.yaml')) as f:
-        models = yaml.safe_load(f)['Models']
-    assert sorted(m['Config'] for m in models) == sorted(
-        f'configs/compare/{name_of(p)}.py' for p in CONFIGS)
-    assert all(m['Name'] == name_of(m['Config']) for m in models)
-    with open(osp.join(CONFIG_DIR, 'README.md')) as f:
-        readme = f.read()
-    for path in CONFIGS:
-        assert f'[config]({name_of(path)}.py)' in readme
+    check_model_index('compare')

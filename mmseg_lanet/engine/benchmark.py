@@ -455,11 +455,11 @@ def _cell(value: Optional[float], fmt: str) -> str:
 def markdown_table(results: Sequence[Result], settings: Settings) -> str:
     """The results as a markdown table; '—' where nothing was measured."""
     s = settings.size
+    batch = f' b{settings.train_batch}' if settings.train_batch else ''
     header = [
         'config', 'bands', 'params (M)', f'FLOPs (G) {s}x{s}',
         f'latency {s}x{s} (ms)',
-        f'train b{settings.train_batch} fp32 (img/s)',
-        f'train b{settings.train_batch} AMP (img/s)',
+        f'train{batch} fp32 (img/s)', f'train{batch} AMP (img/s)',
         'train peak mem fp32 / AMP (MiB)'
     ]
     tile_keys = [(size, mode) for size in settings.tile_sizes

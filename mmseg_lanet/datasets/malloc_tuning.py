@@ -8,7 +8,7 @@ to the kernel once more than its trim threshold lies free there. Both
 thresholds start low and move with the process's history (glibc raises them
 after freeing a mapped block of up to 32 MB), so the same pipeline either
 reuses its memory or takes a page fault for every 4 KiB of every array of
-every sample: about 3,400 faults and half of a 512 x 512 sample's CPU time,
+every sample: about 3,200 faults and half of a 512 x 512 sample's CPU time,
 measured on a 6000 x 6000 tile. Fixing the thresholds makes the pipeline's
 cost independent of what the process did before.
 """

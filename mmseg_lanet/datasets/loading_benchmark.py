@@ -17,6 +17,7 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
+from mmengine.utils.dl_utils import set_multi_processing
 from torch.utils.data import DataLoader, RandomSampler
 
 from mmseg.registry import DATASETS
@@ -211,6 +212,9 @@ def benchmark_loading(config: str,
     """
     init_default_scope('mmseg')
     cfg = Config.fromfile(config)
+    # As the Runner does before training (OpenCV single-threaded by
+    # default): OpenCV's thread pool otherwise spends CPU beside the worker.
+    set_multi_processing(**cfg.get('env_cfg', {}).get('mp_cfg', {}))
     pipeline = _with_crop_size(cfg.train_dataloader.dataset.pipeline,
                                crop_size)
     batch_size = batch_size or cfg.train_dataloader.batch_size

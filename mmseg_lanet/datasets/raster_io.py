@@ -416,9 +416,14 @@ def _interleaved_or_planar(layout) -> Optional[Tuple[str, tuple]]:
 
 def _pread_rows(fd: int, rows: np.ndarray, start: int, stride: int,
                 path: str) -> None:
-    """Fill ``rows[i]`` from the file bytes at ``start + i * stride``."""
+    """Fill ``rows[i]`` (C-contiguous) from the file bytes at
+    ``start + i * stride``."""
+    # Slices of one byte view: a NumPy row view per read cost a third as
+    # much as the read itself.
+    data, size = memoryview(rows).cast('B'), rows[0].nbytes
     for i in range(rows.shape[0]):
-        if os.preadv(fd, [rows[i]], start + i * stride) != rows[i].nbytes:
+        if os.preadv(fd, [data[i * size:(i + 1) * size]],
+                     start + i * stride) != size:
             raise ValueError(f'{path}: truncated: a window row lies past '
                              'the end of the file')
 

@@ -1,10 +1,14 @@
 """Blending window predictions in a band of rows as tall as one window."""
-from typing import Iterator, Tuple
+from typing import Iterator, List, Tuple
 
 import torch
 from torch import Tensor
 
 from .window_plan import Window
+
+# Rows normalised and handed out at a time: bounds the temporaries of
+# :meth:`RowBandAccumulator.release` to this many rows of the raster width.
+RELEASE_ROWS = 64
 
 
 class RowBandAccumulator:
@@ -12,9 +16,11 @@ class RowBandAccumulator:
 
     Windows are added in row-major plan order. Once a window starting at
     row ``r`` is added, no later window touches rows above ``r``, so those
-    rows are final: :meth:`release` normalises and hands them out and the
-    band moves down. The band is only one window tall, whatever the raster
-    height: memory grows with the raster's width, never its height.
+    rows are final: :meth:`release` normalises and hands them out and their
+    storage is reused for the rows below (a ring buffer: raster row ``i``
+    lives in band row ``i % band_height``, nothing is copied). The band is
+    one window tall whatever the raster height: memory grows with the
+    raster's width, never its height.
 
     Args:
         num_classes (int): K, probabilities per pixel.
@@ -24,11 +30,11 @@ class RowBandAccumulator:
             device, so windows are added without a copy).
 
     Attributes:
-        scores (Tensor): (K, band_height, W) float32, sum of weight x
+        scores (Tensor): (K, band_height, W) float32, sums of weight x
             probability.
-        weights (Tensor): (band_height, W) float32, sum of weights; 0 where
+        weights (Tensor): (band_height, W) float32, sums of weights; 0 where
             no window (or only nodata) covered a pixel.
-        top (int): Raster row of the band's first row.
+        top (int): First raster row not yet released.
     """
 
     def __init__(self, num_classes: int, band_height: int, width: int,
@@ -39,45 +45,48 @@ class RowBandAccumulator:
         self.weights = torch.zeros(band_height, width, device=device)
         self.top = 0
 
+    def _spans(self, first: int, rows: int) -> List[Tuple[int, int, int]]:
+        """Raster rows ``[first, first + rows)`` as (band start, band stop,
+        offset in the rows) pieces, split where the ring wraps."""
+        start = first % self.band_height
+        head = min(rows, self.band_height - start)
+        spans = [(start, start + head, 0)]
+        if head < rows:
+            spans.append((0, rows - head, head))
+        return spans
+
     def add(self, window: Window, probs: Tensor, weight: Tensor) -> None:
         """Add one window's probabilities (K, h, w) with weights (h, w)."""
         row, col, height, width = window
-        start = row - self.top
-        if start < 0 or start + height > self.band_height:
+        if row < self.top or row + height > self.top + self.band_height:
             raise ValueError(
                 f'window at row {row} (height {height}) is outside the band '
                 f'of rows [{self.top}, {self.top + self.band_height}); add '
                 'windows in plan order and release rows above each one')
-        self.scores[:, start:start + height, col:col + width] += probs * weight
-        self.weights[start:start + height, col:col + width] += weight
+        weighted = probs * weight
+        for start, stop, offset in self._spans(row, height):
+            rows = slice(offset, offset + stop - start)
+            self.scores[:, start:stop, col:col + width] += weighted[:, rows]
+            self.weights[start:stop, col:col + width] += weight[rows]
 
     def release(self, until: int) -> Iterator[Tuple[int, Tensor, Tensor]]:
-        """Hand out the final rows ``[top, until)`` and move the band down.
+        """Hand out the final rows ``[top, until)`` and free their storage.
 
         Yields:
             tuple: ``(first row, probs, valid)`` per chunk of at most
-            ``band_height`` rows: blended probabilities (K, n, W) and a
-            (n, W) bool mask of pixels that any window predicted.
+            ``RELEASE_ROWS`` rows: blended probabilities (K, n, W) and a
+            (n, W) bool mask of the pixels that any window predicted.
         """
         while self.top < until:
-            rows = min(until - self.top, self.band_height)
-            weights = self.weights[:rows]
-            probs = self.scores[:, :rows] / weights.clamp(min=1e-12)
+            rows = min(until - self.top, RELEASE_ROWS,
+                       self.band_height - self.top % self.band_height)
+            start = self.top % self.band_height
+            weights = self.weights[start:start + rows]
+            probs = self.scores[:, start:start + rows] / weights.clamp(
+                min=1e-12)
             valid = weights > 0
             first = self.top
-            self._shift(rows)
+            self.scores[:, start:start + rows] = 0
+            self.weights[start:start + rows] = 0
+            self.top += rows
             yield first, probs, valid
-
-    def _shift(self, rows: int) -> None:
-        """Move the band ``rows`` down the raster without a second buffer:
-        chunks of ``rows`` rows are copied upwards, top first, so every
-        source chunk is read before it is overwritten."""
-        keep = self.band_height - rows
-        for start in range(0, keep, rows):
-            stop = min(start + rows, keep)
-            self.scores[:, start:stop] = self.scores[:, start + rows:stop +
-                                                     rows]
-            self.weights[start:stop] = self.weights[start + rows:stop + rows]
-        self.scores[:, keep:] = 0
-        self.weights[keep:] = 0
-        self.top += rows

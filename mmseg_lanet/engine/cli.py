@@ -134,6 +134,9 @@ def test(argv: Optional[Sequence[str]] = None) -> None:
         '--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument(
         '--tta', action='store_true', help='test-time augmentation')
+    parser.add_argument(
+        '--confusion-matrix', metavar='PNG',
+        help='also draw the confusion matrix into this PNG')
     args = parser.parse_args(argv)
     check_checkpoint_file(args.checkpoint)
     cfg = _load_config(args, ['test_dataloader'])
@@ -149,6 +152,8 @@ def test(argv: Optional[Sequence[str]] = None) -> None:
     if args.out is not None:
         cfg.test_evaluator['output_dir'] = args.out
         cfg.test_evaluator['keep_results'] = True
+    if args.confusion_matrix is not None:
+        cfg.test_evaluator['confusion_matrix_path'] = args.confusion_matrix
     _build_runner(cfg).test()
 
 

@@ -111,14 +111,21 @@ def test_row_band_does_not_grow_with_raster_height():
     assert shapes == [(3, 16, 30), (3, 16, 30)]
 
 
-def test_row_band_rejects_window_outside_band():
+def test_row_band_ring_reuses_released_rows():
     band = RowBandAccumulator(2, 8, 10)
-    band.add((0, 0, 8, 4), torch.ones(2, 8, 4), torch.ones(8, 4))
+    probs = torch.arange(2 * 8 * 4, dtype=torch.float32).reshape(2, 8, 4)
+    band.add((0, 0, 8, 4), probs, torch.ones(8, 4))
     with pytest.raises(ValueError, match=r'outside the band of rows \[0, 8\)'):
-        band.add((5, 0, 8, 4), torch.ones(2, 8, 4), torch.ones(8, 4))
+        band.add((5, 0, 8, 4), probs, torch.ones(8, 4))
     released = list(band.release(5))
     assert [(f, p.shape) for f, p, _ in released] == [(0, (2, 5, 10))]
+    torch.testing.assert_close(released[0][1][:, :, :4], probs[:, :5])
+    assert not released[0][2][:, 4:].any() and released[0][2][:, :4].all()
     assert band.top == 5
-    # The kept rows moved up: rows 5-7 of the first window.
-    torch.testing.assert_close(band.weights[:3, :4], torch.ones(3, 4))
-    assert band.weights[3:].sum() == 0
+    # Rows 5-12 now: the window wraps around the ring.
+    band.add((5, 4, 8, 4), probs, 2 * torch.ones(8, 4))
+    rows = torch.cat([p for _, p, _ in band.release(13)], dim=1)
+    assert rows.shape == (2, 8, 10)
+    torch.testing.assert_close(rows[:, :3, :4], probs[:, 5:])  # first window
+    torch.testing.assert_close(rows[:, :, 4:8], probs)  # second window
+    assert band.weights.sum() == 0 and band.scores.sum() == 0

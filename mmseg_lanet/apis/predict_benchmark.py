@@ -92,8 +92,10 @@ def save_random_checkpoint(model: str, path: str) -> str:
     memory do not depend on the weights)."""
     import torch
     from mmengine.model import revert_sync_batchnorm
+    from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS as REGISTRY
     if not osp.isfile(path):
+        init_default_scope('mmseg')
         torch.manual_seed(0)
         net = revert_sync_batchnorm(REGISTRY.build(_config(model).model))
         torch.save(dict(state_dict=net.state_dict(), meta={}), path)

@@ -18,6 +18,7 @@ from .blended_inference import (argmax_labels, blended_inference,
                                 softmax_predictor)
 from .raster_input import InputSpec, RasterInput
 from .segmentor_loading import load_segmentor
+from .window_plan import plan_windows
 
 # Peak memory of whole-raster inference per pixel, measured for LANet R50
 # on CPU (6000 x 6000 x 5: 8.7 GiB); `mode='auto'` predicts a raster whole
@@ -191,7 +192,8 @@ def predict_raster(model: torch.nn.Module,
                 return (torch.from_numpy(pixels), None if valid is None else
                         torch.from_numpy(valid))
 
-            bar = tqdm(total=None, desc=osp.basename(image), unit='window',
+            total = sum(map(len, plan_windows(*size, window, stride)))
+            bar = tqdm(total=total, desc=osp.basename(image), unit='window',
                        leave=False, disable=not progress)
             with bar:
                 counts = blended_inference(

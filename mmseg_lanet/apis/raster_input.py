@@ -75,6 +75,10 @@ class InputSpec:
                    if b not in HEIGHT_BANDS)
 
 
+def _one_line(value) -> str:
+    return ' '.join(repr(value).split())
+
+
 class RasterInput:
     """An image raster (and its height raster) as model input windows.
 
@@ -137,19 +141,24 @@ class RasterInput:
         self.from_image = [(i, file_bands.index(b))
                            for i, b in enumerate(spec.bands)
                            if b in file_bands]
-        self.dsm_index = None
         height = spec.height_index
-        if height is not None and spec.bands[height] not in file_bands:
-            if dsm is None:
-                raise ValueError(
-                    f'{path}: the model takes band {spec.bands[height]!r}; '
-                    'give its height raster with --dsm')
+        # File bands whose all-nodata value marks a nodata pixel.
+        self.optical_files = [f for m, f in self.from_image if m != height]
+        self.dsm_index = None
+        needs_dsm = height is not None and spec.bands[height] not in file_bands
+        if needs_dsm and dsm is None:
+            raise ValueError(
+                f'{path}: the model takes band {spec.bands[height]!r}; give '
+                'its height raster with --dsm')
+        if dsm is not None and not needs_dsm:
+            raise ValueError(
+                f'{dsm}: not used: the model takes no height band beyond '
+                f'the bands of {path} (model bands {spec.bands}, file bands '
+                f'{file_bands})')
+        if needs_dsm:
             self.dsm = RasterReader(dsm)
             self._check_dsm(path, dsm)
             self.dsm_index = height
-        elif dsm is not None:
-            raise ValueError(f'{dsm}: the model takes no height band beside '
-                             f'{path} (model bands {spec.bands})')
 
     def _check_dsm(self, path: str, dsm_path: str) -> None:
         dsm, image = self.dsm, self.image
@@ -163,8 +172,9 @@ class RasterInput:
                            ('CRS', dsm.crs, image.crs),
                            ('transform', dsm.transform, image.transform)):
             if a != b:
-                raise ValueError(f'{dsm_path}: {what} {a} differs from its '
-                                 f'image {path} ({b})')
+                raise ValueError(
+                    f'{dsm_path}: {what} {_one_line(a)} differs from its '
+                    f'image {path} ({_one_line(b)})')
 
     @property
     def shape(self) -> Tuple[int, int]:
@@ -184,8 +194,7 @@ class RasterInput:
             out[model_i] = pixels[file_i]
         valid = None
         if self.nodata is not None:
-            optical = pixels[[f for _, f in self.from_image]]
-            valid = ~np.all(optical == self.nodata, axis=0)
+            valid = ~np.all(pixels[self.optical_files] == self.nodata, axis=0)
         if self.dsm_index is not None:
             heights = self.dsm.read(window)[0].astype(np.float32)
             out[self.dsm_index] = heights
@@ -227,8 +236,7 @@ class RasterInput:
             if self.dsm_nodata is not None:
                 ok &= heights != self.dsm_nodata
             if self.nodata is not None:
-                optical = self.image.read(window)[[f for _, f in
-                                                   self.from_image]]
+                optical = self.image.read(window)[self.optical_files]
                 ok &= ~np.all(optical == self.nodata, axis=0)
             values = heights[ok].astype(np.float64)
             total += values.sum()

@@ -4,6 +4,7 @@ from typing import Union
 import torch
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
+from mmengine.registry import init_default_scope
 from mmengine.runner.checkpoint import _load_checkpoint
 
 from mmseg.registry import MODELS
@@ -52,6 +53,7 @@ def load_segmentor(config: Union[str, Config], checkpoint: str,
         torch.nn.Module: The model, with ``cfg`` and ``dataset_meta`` set.
     """
     cfg = config if isinstance(config, Config) else Config.fromfile(config)
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
     cfg.model.pop('pretrained', None)
     cfg.model.train_cfg = None
     model = revert_sync_batchnorm(MODELS.build(cfg.model))

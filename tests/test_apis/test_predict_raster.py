@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import TRANSFORM, UTM33, read_back, tiny_config, write_geotiff
+from _raster_helpers import (TRANSFORM, UTM33, read_back, tiny_config,
+                             write_geotiff)
 from mmseg_lanet.apis import (InputSpec, PredictOptions, RasterInferencer,
                               RasterInput, load_segmentor, predict_raster)
 from mmseg_lanet.datasets.isprs_classes import ISPRS_PALETTE
@@ -40,10 +41,11 @@ def test_label_geotiff_georeferenced(tiny_model, rasters, tmp_path):
         result['paths']['probabilities'])
     assert probs.shape == (6, 150, 130) and probs.dtype == np.uint8
     assert crs == UTM33 and transform == TRANSFORM
-    # Quantised probabilities sum to 255 up to rounding, argmax = labels.
+    # Quantised probabilities sum to 255 up to rounding; the label's is the
+    # largest (ties of the untrained model's near-uniform ones allowed).
     assert np.abs(probs.sum(0, dtype=int) - 255).max() <= 3
-    agree = (probs.argmax(0) == labels[0]).mean()
-    assert agree > 0.99  # ties broken by quantisation may differ
+    np.testing.assert_array_equal(
+        np.take_along_axis(probs, labels.astype(int), 0)[0], probs.max(0))
     import cv2
     quicklook = cv2.imread(result['paths']['quicklook'])[..., ::-1]
     assert quicklook.shape == (150, 130, 3)
@@ -176,7 +178,7 @@ def test_bad_image_errors_name_the_file(tiny_model, rasters, scene, tmp_path):
 @pytest.mark.parametrize('what,kwargs', [
     ('size', dict(array=np.zeros((150, 120), np.float32))),
     ('CRS', dict(crs='EPSG:32632')),
-    ('transform', dict(transform=TRANSFORM * TRANSFORM.translation(1, 0))),
+    ('transform', dict(transform=TRANSFORM @ TRANSFORM.translation(1, 0))),
 ])
 def test_height_raster_must_match_its_image(tiny_model, rasters, scene,
                                             tmp_path, what, kwargs):

@@ -105,6 +105,7 @@ def save_random_checkpoint(model: str, path: str) -> str:
 def run_case(case: dict) -> dict:
     """Run one case in this process; returns its figures."""
     import torch
+    from mmengine.config import ConfigDict
     import mmseg_lanet  # noqa: F401
     from .raster_inference import PredictOptions, RasterInferencer
     from .raster_input import RasterInput
@@ -129,7 +130,7 @@ def run_case(case: dict) -> dict:
         pixels, _ = source.read((0, 0, *source.shape))
         source.close()
         model = inferencer.model
-        model.test_cfg = dict(mode=case['method'],
+        model.test_cfg = ConfigDict(mode=case['method'],
                               crop_size=tuple(case['window']),
                               stride=tuple(case['stride']),
                               batch_size=case['batch_size'])

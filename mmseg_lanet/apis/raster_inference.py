@@ -112,7 +112,7 @@ class _LabelSink:
     """Receives final rows: labels (and probabilities) to their writers, a
     strided copy to the quicklook."""
 
-    def __init__(self, writers: Dict[str, RasterWriter], size, step: int):
+    def __init__(self, writers: Dict[str, RasterWriter], step: int):
         self.writers, self.step = writers, step
         self.quicklook_rows: List[np.ndarray] = []
 
@@ -185,7 +185,7 @@ def predict_raster(model: torch.nn.Module,
                     paths['probabilities'], *size, count=num_classes, **geo))
             # Closed in reverse order: labels are renamed last.
             step = max(1, math.ceil(max(size) / QUICKLOOK_SIZE))
-            sink = _LabelSink(writers, size, step)
+            sink = _LabelSink(writers, step)
 
             def read(win):
                 pixels, valid = source.read(win)

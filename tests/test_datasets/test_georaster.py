@@ -79,3 +79,29 @@ def test_writer_interrupted_leaves_nothing(tmp_path):
             writer.write(10, np.zeros((10, 20), np.uint8))
         writer.write(0, np.zeros((30, 20), np.uint8))
     assert os.listdir(tmp_path) == ['labels.tif']
+
+
+def test_plain_tiff_without_rasterio(tmp_path, monkeypatch):
+    """Without the [geo] extra: windows through raster_io, uncompressed TIFF
+    output without georeference."""
+    import mmseg_lanet.datasets.georaster as georaster
+    from mmseg_lanet.datasets.raster_io import read_raster, write_raster
+    monkeypatch.setattr(georaster, 'rasterio', None)
+    array = np.arange(20 * 30 * 4, dtype=np.uint8).reshape(20, 30, 4)
+    path = str(tmp_path / 'plain.tif')
+    write_raster(path, array)
+    with RasterReader(path) as reader:
+        assert (reader.height, reader.width, reader.count) == (20, 30, 4)
+        assert reader.dtype == np.uint8 and reader.crs is None
+        np.testing.assert_array_equal(reader.read((2, 3, 5, 6)),
+                                      array[2:7, 3:9].transpose(2, 0, 1))
+    text = tmp_path / 'notes.txt'
+    text.write_text('x')
+    with pytest.raises(ValueError, match=f'{text}: not a raster file this '
+                       'installation reads'):
+        RasterReader(str(text))
+    out = str(tmp_path / 'labels.tif')
+    with RasterWriter(out, 20, 30) as writer:
+        writer.write(0, array[:12, :, 0])
+        writer.write(12, array[12:, :, 0])
+    np.testing.assert_array_equal(read_raster(out), array[..., 0])

@@ -34,7 +34,7 @@ except ImportError:  # the optional [geo] extra
 BLOCK_SIZE = 256
 # GDAL's block cache while predicting, in bytes: fixed, so memory does not
 # grow with the raster (GDAL's default is 5 % of the machine's RAM).
-GDAL_CACHE_BYTES = 64 * 2**20
+GDAL_CACHE_BYTES = 16 * 2**20
 
 
 def has_rasterio() -> bool:

@@ -108,6 +108,22 @@ def segmentor_logits(model: torch.nn.Module):
     return logits
 
 
+def _heap_trimmer():
+    """``malloc_trim`` of glibc, or a no-op elsewhere.
+
+    Each window allocates and frees temporaries of many sizes (model
+    activations, blended rows); glibc keeps the freed pages, fragmented, and
+    the resident memory of a long run creeps up with the number of windows.
+    Trimming after each band of rows hands them back to the system.
+    """
+    try:
+        import ctypes
+        trim = ctypes.CDLL('libc.so.6').malloc_trim
+    except (OSError, AttributeError):
+        return lambda: None
+    return lambda: trim(0)
+
+
 class _LabelSink:
     """Receives final rows: labels (and probabilities) to their writers, a
     strided copy to the quicklook."""
@@ -115,6 +131,7 @@ class _LabelSink:
     def __init__(self, writers: Dict[str, RasterWriter], step: int):
         self.writers, self.step = writers, step
         self.quicklook_rows: List[np.ndarray] = []
+        self.trim_heap = _heap_trimmer()
 
     def __call__(self, first: int, probs: torch.Tensor,
                  valid: torch.Tensor) -> None:
@@ -127,6 +144,7 @@ class _LabelSink:
                                                 quantised.cpu().numpy())
         offset = (-first) % self.step
         self.quicklook_rows.append(labels[offset::self.step, ::self.step])
+        self.trim_heap()
 
 
 def predict_raster(model: torch.nn.Module,

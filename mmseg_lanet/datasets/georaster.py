@@ -14,6 +14,7 @@ so an interrupted run never leaves a partial file under the final name.
 """
 import os
 import os.path as osp
+import warnings
 from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
@@ -24,7 +25,7 @@ from .raster_io import (NUMPY_SUFFIXES, TIFF_SUFFIXES, Window, _partial_path,
 
 try:
     import rasterio
-    from rasterio.errors import RasterioError
+    from rasterio.errors import NotGeoreferencedWarning, RasterioError
     from rasterio.windows import Window as RioWindow
 except ImportError:  # the optional [geo] extra
     rasterio = None
@@ -73,7 +74,10 @@ class RasterReader:
         self.crs = self.transform = self.nodata = None
         if rasterio is not None:
             try:
-                self._dataset = rasterio.open(path)
+                with warnings.catch_warnings():
+                    # A plain TIFF: crs and transform stay None below.
+                    warnings.simplefilter('ignore', NotGeoreferencedWarning)
+                    self._dataset = rasterio.open(path)
             except RasterioError as err:
                 raise ValueError(
                     f'{path}: not a raster file ({err})') from err
@@ -159,7 +163,10 @@ class RasterWriter:
                 compress='deflate', BIGTIFF='IF_SAFER')
             if transform is None:
                 profile.pop('transform')
-            self._dataset = rasterio.open(self.partial, 'w', **profile)
+            with warnings.catch_warnings():
+                # An input without georeference gives an output without.
+                warnings.simplefilter('ignore', NotGeoreferencedWarning)
+                self._dataset = rasterio.open(self.partial, 'w', **profile)
             if colormap is not None:
                 self._dataset.write_colormap(1, colormap)
             self._memmap = None

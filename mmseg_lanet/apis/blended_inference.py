@@ -68,8 +68,8 @@ def blended_inference(read: ReadFn,
                       batch_size: int = 1,
                       floor: float = 0.1,
                       device='cpu',
-                      progress: Optional[Callable[[int], None]] = None
-                      ) -> Dict[str, int]:
+                      progress: Optional[Callable[[int], None]] = None,
+                      band_dtype: torch.dtype = torch.float16) -> Dict:
     """Predict a raster window by window with bounded memory.
 
     Windows (see :func:`plan_windows`) are read, stacked into batches of
@@ -96,6 +96,8 @@ def blended_inference(read: ReadFn,
             blended. Defaults to 'cpu'.
         progress (callable, optional): Called with the number of windows
             done after each batch (e.g. ``tqdm.update``).
+        band_dtype (torch.dtype): Storage of the blended sums (see
+            :class:`RowBandAccumulator`). Defaults to float16.
 
     Returns:
         dict: ``windows`` (planned), ``predicted`` and ``skipped`` (all
@@ -107,7 +109,7 @@ def blended_inference(read: ReadFn,
     rows_of_windows = plan_windows(height, width, tuple(window),
                                    tuple(stride))
     band = RowBandAccumulator(num_classes, rows_of_windows[0][0][2], width,
-                              device)
+                              device, band_dtype)
     weights: Dict[Tuple[bool, ...], Tensor] = {}
     counts = dict(windows=0, predicted=0, skipped=0)
     batch: List[Tuple[Window, Tensor, Optional[Tensor]]] = []

@@ -35,8 +35,9 @@ def test_blend_mode(tiny_model, tile):
     # One window as large as the tile: the whole-tile log-probabilities.
     single = _inference(tiny_model, tile, mode='blend', crop_size=(256, 256),
                         stride=(128, 128))
-    torch.testing.assert_close(single, whole.log_softmax(1).clamp(
-        min=np.log(1e-8)), atol=1e-5, rtol=1e-5)
+    # (float16 band: probabilities within 1e-3)
+    torch.testing.assert_close(single.exp(), whole.softmax(1), atol=1e-3,
+                               rtol=0)
     blended = _inference(tiny_model, torch.cat([tile, tile.flip(3)]),
                          mode='blend', crop_size=(64, 64), stride=(48, 48),
                          batch_size=5)
@@ -44,9 +45,9 @@ def test_blend_mode(tiny_model, tile):
     torch.testing.assert_close(blended.exp().sum(1),
                                torch.ones(2, 150, 130), atol=1e-4, rtol=0)
     # Each image of the batch on its own.
-    torch.testing.assert_close(blended[1:], _inference(
+    torch.testing.assert_close(blended[1:].exp(), _inference(
         tiny_model, tile.flip(3), mode='blend', crop_size=(64, 64),
-        stride=(48, 48)), atol=1e-5, rtol=1e-5)
+        stride=(48, 48)).exp(), atol=1e-3, rtol=0)
     # MMSeg's modes are untouched.
     slide = _inference(tiny_model, tile, mode='slide', crop_size=(64, 64),
                        stride=(48, 48))

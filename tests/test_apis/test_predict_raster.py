@@ -79,8 +79,13 @@ def test_whole_and_bounded_agree(tiny_model, rasters, tmp_path):
         logits = tiny_model.encode_decode(
             torch.from_numpy(pixels)[None],
             [dict(img_shape=(150, 130), ori_shape=(150, 130))])
-    np.testing.assert_array_equal(_labels(whole['paths']['labels']),
-                                  logits[0].argmax(0).numpy())
+    # Up to the float16 band: labels may differ only where the two best
+    # classes are within its rounding.
+    top2 = logits[0].softmax(0).topk(2, dim=0).values
+    clear = (top2[0] - top2[1] > 2e-3).numpy()
+    labels = _labels(whole['paths']['labels'])
+    np.testing.assert_array_equal(labels[clear],
+                                  logits[0].argmax(0).numpy()[clear])
 
 
 def test_auto_mode_follows_memory_budget():

@@ -16,6 +16,7 @@ from ..datasets.isprs_classes import IGNORE_INDEX, ISPRS_PALETTE
 from ..datasets.raster_io import TIFF_SUFFIXES
 from .blended_inference import (argmax_labels, blended_inference,
                                 softmax_predictor)
+from .heap import heap_trimmer, map_large_allocations
 from .raster_input import InputSpec, RasterInput
 from .segmentor_loading import load_segmentor
 from .window_plan import plan_windows
@@ -108,22 +109,6 @@ def segmentor_logits(model: torch.nn.Module):
     return logits
 
 
-def _heap_trimmer():
-    """``malloc_trim`` of glibc, or a no-op elsewhere.
-
-    Each window allocates and frees temporaries of many sizes (model
-    activations, blended rows); glibc keeps the freed pages, fragmented, and
-    the resident memory of a long run creeps up with the number of windows.
-    Trimming after each band of rows hands them back to the system.
-    """
-    try:
-        import ctypes
-        trim = ctypes.CDLL('libc.so.6').malloc_trim
-    except (OSError, AttributeError):
-        return lambda: None
-    return lambda: trim(0)
-
-
 class _LabelSink:
     """Receives final rows: labels (and probabilities) to their writers, a
     strided copy to the quicklook."""
@@ -131,7 +116,7 @@ class _LabelSink:
     def __init__(self, writers: Dict[str, RasterWriter], step: int):
         self.writers, self.step = writers, step
         self.quicklook_rows: List[np.ndarray] = []
-        self.trim_heap = _heap_trimmer()
+        self.trim_heap = heap_trimmer()
 
     def __call__(self, first: int, probs: torch.Tensor,
                  valid: torch.Tensor) -> None:
@@ -299,6 +284,10 @@ class RasterInferencer:
         >>> inferencer = RasterInferencer(CONFIG, CHECKPOINT, device='cuda')
         >>> inferencer(['ortho.tif'], dsm=['ndsm.tif'], out_dir='maps')
 
+    Building one sets glibc's mmap threshold for the process
+    (:func:`map_large_allocations`), so that memory stays flat over
+    thousands of windows.
+
     Args:
         model (str | Config): The model's config.
         weights (str): Its checkpoint.
@@ -308,6 +297,7 @@ class RasterInferencer:
 
     def __init__(self, model, weights: str, device: str = 'cpu',
                  options: Optional[PredictOptions] = None) -> None:
+        map_large_allocations()
         self.model = load_segmentor(model, weights, device)
         self.spec = InputSpec.from_config(self.model.cfg)
         self.options = options or PredictOptions()

@@ -3,18 +3,21 @@ converters of the official archives and a synthetic sample.
 
 Importing this package registers ``PotsdamMultiBandDataset``,
 ``VaihingenMultiBandDataset``, ``ISPRSMultiBandDataset`` (DATASETS) and
-``LoadMultiBandImageFromFile``, ``LoadISPRSAnnotations``, ``NormalizeDSM``,
+``LoadMultiBandImageFromFile``, ``LoadMultiBandCrop``,
+``LoadISPRSAnnotations``, ``NormalizeDSM``,
 ``BandAwarePhotoMetricDistortion`` (TRANSFORMS) in MMSegmentation.
 """
 from .isprs_multiband import HEIGHT_BANDS, ISPRSMultiBandDataset
 from .potsdam_multiband import PotsdamMultiBandDataset
 from .transforms import (BandAwarePhotoMetricDistortion, LoadISPRSAnnotations,
-                         LoadMultiBandImageFromFile, NormalizeDSM)
+                         LoadMultiBandCrop, LoadMultiBandImageFromFile,
+                         NormalizeDSM)
 from .vaihingen_multiband import VaihingenMultiBandDataset
 
 __all__ = [
     'ISPRSMultiBandDataset', 'PotsdamMultiBandDataset',
     'VaihingenMultiBandDataset', 'LoadMultiBandImageFromFile',
+    'LoadMultiBandCrop',
     'LoadISPRSAnnotations', 'NormalizeDSM', 'BandAwarePhotoMetricDistortion',
     'HEIGHT_BANDS'
 ]

@@ -20,6 +20,3 @@ BOUNDARY_COLOUR = (0, 0, 0)
 BOUNDARY_RADIUS = 3
 
 IGNORE_INDEX = 255
-
-# Name of the DSM band in a data set's band list.
-DSM_BAND = 'DSM'

@@ -1,0 +1,3 @@
+from .hooks import BranchLossDecayHook
+
+__all__ = ['BranchLossDecayHook']

@@ -25,6 +25,8 @@ import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from .config_checks import is_uri
+
 
 def _numpy_globals() -> List[object]:
     """NumPy callables and classes that pickled arrays and scalars refer to.
@@ -84,14 +86,18 @@ def allow_mmengine_checkpoints() -> None:
 def check_checkpoint_file(filename: str) -> None:
     """Raise a readable error if ``filename`` cannot be a torch checkpoint.
 
-    Only the file's existence and format are checked (a zip archive as
+    Only a local file's existence and format are checked (a zip archive as
     written by ``torch.save``, or the legacy pickle format), so a large
-    checkpoint is not read twice.
+    checkpoint is not read twice. URLs and backend prefixes
+    (``https://download.openmmlab.com/...``, ``s3://``, ``open-mmlab://``,
+    any ``scheme://``) pass unchecked: mmengine's loaders fetch them.
 
     Raises:
         FileNotFoundError: if the file does not exist.
         ValueError: if the file is not a checkpoint, naming the file.
     """
+    if is_uri(filename):
+        return
     path = osp.expanduser(filename)
     if not osp.isfile(path):
         raise FileNotFoundError(f'checkpoint not found: {filename}')

@@ -15,7 +15,8 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
 from .checkpoint_compat import check_checkpoint_file
-from .config_checks import check_data_roots, check_plugin_import
+from .config_checks import (check_data_roots, check_plugin_import,
+                            prepare_synthetic_sample)
 from .cpu_distributed import setup_cpu_distributed
 
 
@@ -50,6 +51,7 @@ def _load_config(args, loaders: Sequence[str]) -> Config:
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     check_plugin_import(cfg)
+    prepare_synthetic_sample(cfg, loaders)
     check_data_roots(cfg, loaders)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir

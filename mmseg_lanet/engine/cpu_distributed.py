@@ -28,13 +28,19 @@ class CPUDistributedDataParallel(MMDistributedDataParallel):
     plain BN: on CPU each process keeps its own batch statistics, while the
     gradients are still averaged over all processes.
 
+    Buffers are not broadcast from rank 0 before each forward by default,
+    as in mmengine's GPU wrapper (``Runner.wrap_model`` passes
+    ``broadcast_buffers=False``), so a CPU run behaves like a GPU run.
+
     Args:
         module (nn.Module): The model to wrap, on the CPU.
         device_ids: Ignored (the runner passes ``[LOCAL_RANK]``).
-        **kwargs: Passed to :class:`MMDistributedDataParallel`.
+        **kwargs: Passed to :class:`MMDistributedDataParallel`;
+            ``broadcast_buffers`` defaults to False.
     """
 
     def __init__(self, module, device_ids=None, **kwargs):
+        kwargs.setdefault('broadcast_buffers', False)
         super().__init__(
             module=revert_sync_batchnorm(module), device_ids=None, **kwargs)
 

@@ -9,7 +9,8 @@ import pytest
 import tifffile
 
 from mmseg_lanet.datasets.converters import (POTSDAM_LAYOUT, VAIHINGEN_LAYOUT,
-                                             convert_dataset, format_summary)
+                                             convert_dataset, format_summary,
+                                             optical_statistics)
 from mmseg_lanet.datasets.converters.cli import main
 from mmseg_lanet.datasets.converters.colour_labels import decode_colour_labels
 from mmseg_lanet.datasets.converters.tiling import crop_starts, crop_windows
@@ -18,10 +19,6 @@ from mmseg_lanet.datasets.isprs_classes import ISPRS_PALETTE
 
 def read_tif(path):
     return tifffile.imread(str(path))
-
-
-def read_png(path):
-    return cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
 
 
 def test_crop_starts_cover_the_tile_with_the_given_stride():
@@ -74,8 +71,9 @@ def test_potsdam_whole_tiles_pixel_for_pixel(tmp_path, make_potsdam_archives):
     assert sorted(os.listdir(out / 'img_dir' / 'train')) == [
         '2_10.tif', '6_7.tif']
     assert sorted(os.listdir(out / 'img_dir' / 'val')) == ['2_13.tif']
-    for folder, suffix in (('dsm_dir', 'tif'), ('ann_dir', 'png'),
-                           ('ann_eroded_dir', 'png')):
+    # Every output file an uncompressed TIFF: the windowed layout.
+    for folder, suffix in (('dsm_dir', 'tif'), ('ann_dir', 'tif'),
+                           ('ann_eroded_dir', 'tif')):
         assert sorted(os.listdir(out / folder / 'train')) == [
             f'2_10.{suffix}', f'6_7.{suffix}']
         assert os.listdir(out / folder / 'val') == [f'2_13.{suffix}']
@@ -90,10 +88,10 @@ def test_potsdam_whole_tiles_pixel_for_pixel(tmp_path, make_potsdam_archives):
         assert dsm.dtype == np.float32
         np.testing.assert_array_equal(dsm, data.dsm)
         np.testing.assert_array_equal(
-            read_png(out / 'ann_dir' / split / f'{tile}.png'),
+            read_tif(out / 'ann_dir' / split / f'{tile}.tif'),
             expected_full_labels(data))
         np.testing.assert_array_equal(
-            read_png(out / 'ann_eroded_dir' / split / f'{tile}.png'),
+            read_tif(out / 'ann_eroded_dir' / split / f'{tile}.tif'),
             data.eroded)
 
     # The unknown colours are counted and reported, not silently mapped.
@@ -110,6 +108,21 @@ def test_potsdam_whole_tiles_pixel_for_pixel(tmp_path, make_potsdam_archives):
     both = np.concatenate([tiles['2_10'].dsm, tiles['6_7'].dsm]).astype(
         np.float64)
     assert f'mean {both.mean():.4f}, std {both.std():.4f}' in summary
+    # Per-band optical statistics of the training tiles, recorded per tile
+    # and pooled for SegDataPreProcessor.
+    optical = np.concatenate([tiles['2_10'].rgbir, tiles['6_7'].rgbir]
+                             ).reshape(-1, 4).astype(np.float64)
+    means, stds = optical_statistics(manifest)
+    np.testing.assert_allclose(means, optical.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(stds, optical.std(axis=0), rtol=1e-9)
+    record = manifest['tiles']['2_10']
+    assert record['img_count'] == 40 * 48
+    assert record['img_sum'] == tiles['2_10'].rgbir.reshape(-1, 4).sum(
+        axis=0).tolist()
+    assert ('optical bands over the training tiles (R, G, B, NIR): mean ['
+            + ', '.join(f'{m:.2f}' for m in means) + '], std ['
+            + ', '.join(f'{s:.2f}' for s in stds) + ']') in summary
+    assert manifest['layout'] == 'windowed'
 
 
 def test_potsdam_missing_dsm_is_an_error_naming_tile_and_archive(
@@ -169,7 +182,7 @@ def test_potsdam_crops_honour_the_stride(tmp_path, make_potsdam_archives):
         crop = read_tif(out / 'img_dir' / 'train' / '2_10_16_8_48_40.tif')
         np.testing.assert_array_equal(crop, tiles['2_10'].rgbir[8:40, 16:48])
         np.testing.assert_array_equal(
-            read_png(out / 'ann_eroded_dir' / 'train' / '2_10_16_8_48_40.png'),
+            read_tif(out / 'ann_eroded_dir' / 'train' / '2_10_16_8_48_40.tif'),
             tiles['2_10'].eroded[8:40, 16:48])
 
 
@@ -178,7 +191,7 @@ def test_conversion_resumes_and_refuses_other_settings(
     make_potsdam_archives(tmp_path)
     out = tmp_path / 'out'
     convert_dataset(POTSDAM_LAYOUT, str(tmp_path), str(out), progress=False)
-    removed = out / 'ann_dir' / 'train' / '6_7.png'
+    removed = out / 'ann_dir' / 'train' / '6_7.tif'
     removed.unlink()
     kept = out / 'img_dir' / 'train' / '2_10.tif'
     mtime = kept.stat().st_mtime_ns
@@ -254,9 +267,9 @@ def test_vaihingen_layout(tmp_path, fake_tile, make_zip, encode_tiff):
         np.testing.assert_array_equal(
             read_tif(out / 'dsm_dir' / split / f'{tile}.tif'), data.dsm)
         np.testing.assert_array_equal(
-            read_png(out / 'ann_dir' / split / f'{tile}.png'), data.labels)
+            read_tif(out / 'ann_dir' / split / f'{tile}.tif'), data.labels)
         np.testing.assert_array_equal(
-            read_png(out / 'ann_eroded_dir' / split / f'{tile}.png'),
+            read_tif(out / 'ann_eroded_dir' / split / f'{tile}.tif'),
             data.eroded)
     assert manifest['run']['orphans'] == {
         'ISPRS_semantic_labeling_Vaihingen_ground_truth_eroded_COMPLETE.zip':

@@ -151,8 +151,18 @@ def test_normalize_dsm_errors():
                    band_names=('R', 'DSM'), img_shape=(4, 4),
                    ori_shape=(8, 8))
     with pytest.raises(ValueError, match=r'x.tif: .* crop of a \(8, 8\) '
-                       'tile; put it before any crop'):
+                       r"tile without the whole tile's statistics \(no "
+                       r'dsm_stats in the sample\); put it before any crop'):
         transform(cropped)
+    # With the whole tile's statistics (count, sum, sum of squares) the
+    # crop is standardised by them.
+    heights = np.arange(64, dtype=np.float64).reshape(8, 8)
+    crop = dict(cropped, img=np.stack([np.zeros((4, 4)), heights[2:6, 1:5]],
+                                      axis=2).astype(np.float32),
+                dsm_stats=(64, heights.sum(), np.square(heights).sum()))
+    np.testing.assert_allclose(
+        transform(crop)['img'][..., 1],
+        (heights[2:6, 1:5] - heights.mean()) / heights.std(), rtol=1e-6)
     with pytest.raises(ValueError, match=r"needs exactly one height band "
                        r"\(DSM or nDSM\) in band_names, got \('R', 'G'\)"):
         transform(dict(cropped, band_names=('R', 'G'), ori_shape=(4, 4)))
@@ -211,6 +221,48 @@ def test_photometric_saturation_needs_rgb(monkeypatch):
     np.testing.assert_allclose(transform(results)['img'], before, atol=1e-3)
 
 
+def test_photometric_contrast_scales_optical_bands_and_clips(monkeypatch):
+    always_apply(monkeypatch)
+    results = photometric_results(('R', 'G', 'B', 'NIR', 'nDSM'))
+    before = results['img'].copy()
+    after = distortion(contrast_range=(0.5, 1.5))(results)['img']
+    # uniform() draws its upper bound: factor 1.5, then clipped to 255.
+    np.testing.assert_allclose(after[..., :4],
+                               np.minimum(before[..., :4] * 1.5, 255),
+                               rtol=1e-6)
+    assert (after[..., :4] == 255).any() and (after[..., :4] < 255).any()
+    np.testing.assert_array_equal(after[..., 4], before[..., 4])
+
+
+def test_photometric_hue_rotates_rgb_only(monkeypatch):
+    always_apply(monkeypatch)
+    # randint(low, high) draws its largest value: the hue shift is
+    # +2 * hue_delta degrees, here 120: (R, G, B) becomes (B, R, G).
+    from mmseg_lanet.datasets.transforms import photometric
+    monkeypatch.setattr(photometric.random, 'randint',
+                        lambda low, high=None: 1 if high is None else high - 1)
+    transform = distortion(hue_delta=60)
+    results = photometric_results(('R', 'G', 'B', 'NIR', 'nDSM'))
+    before = results['img'].copy()
+    after = transform(results)['img']
+    np.testing.assert_allclose(after[..., :3], before[..., [2, 0, 1]],
+                               atol=1e-3)
+    np.testing.assert_array_equal(after[..., 3:], before[..., 3:])
+    # A smaller shift changes the colours without permuting the bands,
+    # and keeps each pixel's max and min (hue leaves S and V alone).
+    after = distortion(hue_delta=10)(photometric_results(
+        ('R', 'G', 'B', 'NIR', 'nDSM')))['img']
+    assert np.abs(after[..., :3] - before[..., :3]).max() > 5
+    np.testing.assert_allclose(after[..., :3].max(2), before[..., :3].max(2),
+                               atol=1e-3)
+    np.testing.assert_allclose(after[..., :3].min(2), before[..., :3].min(2),
+                               atol=1e-3)
+    # False colour (NIR, R, G): no hue.
+    results = photometric_results(('NIR', 'R', 'G', 'DSM'))
+    before = results['img'].copy()
+    np.testing.assert_allclose(transform(results)['img'], before, atol=1e-3)
+
+
 def test_wrong_band_count_names_the_file(tmp_path):
     write_converted(tmp_path, 3)  # a 3-band file where Potsdam has 4
     dataset = build_dataset(tmp_path, POTSDAM, TEST_PIPELINE)
@@ -230,8 +282,28 @@ def test_wrong_band_count_names_the_file(tmp_path):
 def test_size_mismatches_name_the_file(tmp_path, path, array, message):
     write_converted(tmp_path, 4)
     write_raster(str(tmp_path / path), array)
+    # The data set finds it at build time, from the headers.
+    height, width = array.shape
+    with pytest.raises(ValueError) as error:
+        build_dataset(tmp_path, POTSDAM, TEST_PIPELINE)
+    listing = str(error.value).split('\n')
+    assert listing[0].endswith('the files of one sample differ in size:')
+    expected = {'img_dir/val/t1.tif': (24, 32), 'dsm_dir/val/t1.tif': (24, 32),
+                'ann_dir/val/t1.png': (24, 32), path: (height, width)}
+    assert [line.split(': ')[0].strip() for line in listing[1:]] == [
+        f'{h} x {w}' for h, w in expected.values()]
+    assert [line.split(': ')[1].endswith(name)
+            for line, name in zip(listing[1:], expected)] == [True] * 3
+    # The loaders check it too, for samples not built by the data set.
+    results = dict(
+        img_path=str(tmp_path / 'img_dir/val/t1.tif'),
+        dsm_path=str(tmp_path / 'dsm_dir/val/t1.tif'),
+        seg_map_path=str(tmp_path / 'ann_dir/val/t1.png'),
+        band_names=POTSDAM['bands'], file_band_names=('R', 'G', 'B', 'NIR'),
+        band_indices=[0, 1, 2, 3], num_classes=6, seg_fields=[])
     with pytest.raises(ValueError, match=message):
-        build_dataset(tmp_path, POTSDAM, TEST_PIPELINE)[0]
+        for step in TEST_PIPELINE[:1] + [TEST_PIPELINE[2]]:
+            results = TRANSFORMS.build(step)(results)
 
 
 def test_bad_label_values_and_heights_name_the_file(tmp_path):

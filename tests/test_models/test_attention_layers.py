@@ -191,6 +191,35 @@ def test_authors_pooling_variants():
                                torch.sigmoid(high[..., 2:5, 3:6].mean((2, 3))))
 
 
+@pytest.mark.parametrize('upsample_mode', ['patch', 'bilinear'])
+def test_adaptive_pooling_with_several_bins(upsample_mode):
+    """The authors' adaptive pooling on a 9 x 13 map with window 4: 2 x 3
+    bins, bin i spanning [floor(i L / n), ceil((i + 1) L / n)) (PyTorch's
+    rule), so neighbouring bins overlap on these sizes."""
+    torch.manual_seed(0)
+    pam = PatchAttention(
+        8, reduction=4, window=4, pool_mode='adaptive',
+        upsample_mode=upsample_mode).eval()
+    x = torch.randn(2, 8, 9, 13)
+    rows = [(0, 5), (4, 9)]
+    cols = [(0, 5), (4, 9), (8, 13)]
+    z = torch.stack([
+        torch.stack([x[..., r0:r1, c0:c1].mean((2, 3)) for c0, c1 in cols],
+                    dim=-1) for r0, r1 in rows
+    ], dim=-2)
+    a = bottleneck(z, pam.gate)
+    assert a.shape == (2, 8, 2, 3)
+    if upsample_mode == 'bilinear':
+        attention = F.interpolate(a, (9, 13), mode='bilinear')
+    else:
+        # A pixel takes a bin that holds it: rows 0-4 -> 0, 5-8 -> 1;
+        # columns 0-4 -> 0, 5-8 -> 1, 9-12 -> 2.
+        row_bin = torch.tensor([0] * 5 + [1] * 4)
+        col_bin = torch.tensor([0] * 5 + [1] * 4 + [2] * 4)
+        attention = a[:, :, row_bin][:, :, :, col_bin]
+    torch.testing.assert_close(pam(x), x + x * attention)
+
+
 def test_bilinear_upsampling_differs_from_patch_replication():
     torch.manual_seed(0)
     x = torch.randn(1, 4, 8, 8)
@@ -244,3 +273,28 @@ def test_every_mode_on_tiny_maps(pool_mode, upsample_mode, size):
         # A sigmoid gate on a residual path: X < X + X * A < 2X for X > 0.
         ratio = out / ref
         assert ((ratio > 1) & (ratio < 2)).all()
+
+
+GATE_OPTIONS = dict(pool_mode='adaptive', upsample_mode='bilinear',
+                    norm_cfg=dict(type='BN'), act_cfg=dict(type='GELU'),
+                    align_corners=True, residual=False)
+
+
+@pytest.mark.parametrize('module, args', [(PatchAttention, (8, )),
+                                          (AttentionEmbedding, (8, 4))])
+def test_every_option_is_in_the_signature_and_reaches_the_gate(module, args):
+    import inspect
+    signature = inspect.signature(module)
+    assert not any(p.kind is p.VAR_KEYWORD
+                   for p in signature.parameters.values())
+    assert set(GATE_OPTIONS) | {'init_cfg'} <= set(signature.parameters)
+    layer = module(*args, **GATE_OPTIONS)
+    assert layer.gate.pool_mode == 'adaptive'
+    assert layer.gate.upsample_mode == 'bilinear'
+    assert layer.gate.align_corners is True
+    assert isinstance(layer.gate.reduce.norm, torch.nn.BatchNorm2d)
+    assert isinstance(layer.gate.reduce.activate, torch.nn.GELU)
+    assert layer.residual is False
+    with pytest.raises(TypeError, match="unexpected keyword argument "
+                       "'pool_size'"):
+        module(*args, pool_size=3)

@@ -1,10 +1,6 @@
 """Every config in configs/lanet builds, and runs forward/backward on CPU."""
-import glob
-import os.path as osp
-
 import pytest
 import torch
-import yaml
 from mmengine.config import Config
 from mmengine.structures import PixelData
 
@@ -12,8 +8,8 @@ from mmseg.structures import SegDataSample
 from mmseg_lanet.models import AttentionEmbedding, PatchAttention
 from mmseg_lanet.models.complexity import build_segmentor
 
-CONFIG_DIR = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'lanet')
-CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, '*.py')))
+from _lanet_configs import CONFIGS, check_model_index, name_of
+
 SIZE = 64
 # Ablation row (config name prefix) -> (low level, fusion, high PAM,
 # low PAM, AEM), as in the paper's tables I and II.
@@ -26,10 +22,6 @@ ROWS = {
     'lanet': (True, 'sum', True, True, True),
     'lanet-authors': (True, 'sum', True, True, True),
 }
-
-
-def name_of(path):
-    return osp.basename(path)[:-3]
 
 
 def load(path):
@@ -124,15 +116,4 @@ def test_whole_tile_inference_on_an_odd_size(path):
 
 
 def test_model_index_metafile_and_readme_list_every_config():
-    root = osp.join(CONFIG_DIR, '..', '..')
-    with open(osp.join(root, 'model-index.yml')) as f:
-        assert 'configs/lanet/metafile.yaml' in yaml.safe_load(f)['Import']
-    with open(osp.join(CONFIG_DIR, 'metafile.yaml')) as f:
-        models = yaml.safe_load(f)['Models']
-    assert sorted(m['Config'] for m in models) == sorted(
-        f'configs/lanet/{name_of(p)}.py' for p in CONFIGS)
-    assert all(m['Name'] == name_of(m['Config']) for m in models)
-    with open(osp.join(CONFIG_DIR, 'README.md')) as f:
-        readme = f.read()
-    for path in CONFIGS:
-        assert f'[config]({name_of(path)}.py)' in readme
+    check_model_index('lanet')

@@ -2,12 +2,10 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from mmengine.logging import MessageHub
 from mmengine.structures import PixelData
 
 from mmseg.structures import SegDataSample
 from mmseg_lanet.models import AttentionEmbedding, LANetHead, PatchAttention
-from mmseg_lanet.models.decode_heads.lanet_head import poly_decay
 
 NUM_CLASSES = 6
 OFF = dict(high_pam=None, low_pam=None, aem=None)
@@ -149,28 +147,27 @@ def test_authors_branch_losses():
                                cross_entropy(logits['fused'], data))
 
 
-def test_decaying_branch_loss_reads_the_runner_progress():
-    head = make_head(
-        branch_loss_weights=dict(high=1.0), branch_loss_decay_power=2.0)
-    head.eval()
+def test_branch_loss_scale_multiplies_the_branch_weights():
+    """What BranchLossDecayHook sets; the head reads nothing else."""
+    head = make_head(branch_loss_weights=dict(high=1.0)).eval()
+    assert head.branch_loss_scale == 1.
     feats, data = features(), samples()
-    hub = MessageHub.get_instance('test_lanet_head_decay')
-    hub.update_info('iter', 24)
-    hub.update_info('max_iters', 100)
+    head.branch_loss_scale = (1 - 25 / 100)**2
     losses = head.loss(feats, data, train_cfg={})
     assert 'loss_ce_low' not in losses
     torch.testing.assert_close(
         losses['loss_ce_high'], (1 - 25 / 100)**2 *
         cross_entropy(head.forward_branches(feats)['high'], data))
-    assert poly_decay(99, 100, 2.0) == 0.
+    torch.testing.assert_close(losses['loss_ce'],
+                               cross_entropy(head(feats), data))
 
 
-def test_decaying_branch_loss_outside_a_runner():
-    head = make_head(
-        branch_loss_weights=dict(high=1.0), branch_loss_decay_power=2.0)
-    MessageHub.get_instance('test_lanet_head_no_progress')
-    with pytest.raises(RuntimeError, match='needs the training progress'):
-        head.loss(features(), samples(), train_cfg={})
+def test_head_reads_no_runner_state():
+    import inspect
+
+    from mmseg_lanet.models.decode_heads import lanet_head
+    source = inspect.getsource(lanet_head)
+    assert 'MessageHub' not in source and 'runner' not in source.lower()
 
 
 @pytest.mark.parametrize('low, high', [((3, 5), (1, 1)), ((1, 1), (1, 1)),
@@ -202,7 +199,8 @@ def test_batch_of_one_in_train_mode():
     (dict(branch_loss_weights=dict(high=-1.)), 'must be >= 0'),
     (dict(fusion='concat', branch_loss_weights=dict(high=0.3)),
      'need the per-branch classifiers'),
-    (dict(branch_loss_decay_power=-1), 'branch_loss_decay_power must be'),
+    (dict(branch_loss_decay_power=2), "is now a hook: add custom_hooks = "
+     "\\[dict\\(type='BranchLossDecayHook', power=2\\)\\]"),
 ])
 def test_bad_arguments_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):

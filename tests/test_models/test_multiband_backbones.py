@@ -1,7 +1,8 @@
 """4- and 5-band stems initialised from a real 3-band checkpoint file."""
 import pytest
 import torch
-from mmengine.runner import load_checkpoint
+from mmengine.runner import load_checkpoint, save_checkpoint
+from mmengine.runner.checkpoint import get_state_dict, weights_to_cpu
 
 from mmseg.models.backbones import HRNet, ResNet
 from mmseg_lanet.models import MultiBandHRNet, MultiBandResNet
@@ -160,3 +161,76 @@ def test_wrong_band_count_is_named(backbone, kwargs):
 def test_bad_band_mapping_is_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
         MultiBandResNet(depth=18, **kwargs)
+
+
+IRRG = dict(band_names=('NIR', 'R', 'G'), band_filters=('R', 'R', 'G'))
+
+
+@pytest.mark.parametrize('bands', [IRRG, VAIHINGEN, POTSDAM],
+                         ids=['3-band', '4-band', '5-band'])
+def test_own_state_dict_round_trip_is_bit_identical(bands):
+    """A model that loads its own weights, whatever its band count, must not
+    have its stem re-mapped as if it were an RGB checkpoint."""
+    torch.manual_seed(0)
+    source = MultiBandResNet(depth=18, **bands)
+    model = MultiBandResNet(depth=18, **bands)
+    model.load_state_dict(source.state_dict(), strict=True)
+    for key, value in source.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value), key
+
+
+@pytest.mark.parametrize('bands', [IRRG, VAIHINGEN],
+                         ids=['3-band', '4-band'])
+def test_own_checkpoint_file_round_trip_is_bit_identical(tmp_path, bands):
+    """The same through mmengine's save_checkpoint / load_checkpoint (what
+    the Runner, ``load_from``, ``--resume`` and ``tools/test.py`` use),
+    with the backbone inside a segmentor-like parent."""
+    torch.manual_seed(0)
+    source = torch.nn.Module()
+    source.backbone = MultiBandResNet(depth=18, deep_stem=True, **bands)
+    path = str(tmp_path / 'own.pth')
+    # What Runner.save_checkpoint writes.
+    save_checkpoint(
+        dict(meta={}, state_dict=weights_to_cpu(get_state_dict(source))),
+        path)
+    model = torch.nn.Module()
+    model.backbone = MultiBandResNet(depth=18, deep_stem=True, **bands)
+    load_checkpoint(model, path, strict=True)
+    assert torch.equal(model.backbone.stem[0].weight,
+                       source.backbone.stem[0].weight)
+
+
+def test_3band_non_rgb_model_still_expands_an_rgb_checkpoint(tmp_path):
+    """A plain 3-band RGB checkpoint (no band record) is re-mapped into a
+    (NIR, R, G) stem: NIR <- R, R <- R, G <- G (rescale 3 / 3)."""
+    torch.manual_seed(0)
+    rgb_model = ResNet(depth=18)
+    path = save_rgb_checkpoint(rgb_model, tmp_path / 'rgb.pth')
+    model = MultiBandResNet(depth=18, **IRRG)
+    load_checkpoint(model, path, strict=True)
+    rgb = rgb_model.conv1.weight
+    torch.testing.assert_close(model.conv1.weight,
+                               rgb[:, [0, 0, 1]])
+
+
+def test_checkpoint_of_other_3_bands_loads_unchanged_with_a_warning():
+    torch.manual_seed(0)
+    source = MultiBandResNet(
+        depth=18, band_names=('R', 'G', 'NIR'), band_filters=('R', 'G', 'R'))
+    model = MultiBandResNet(depth=18, **IRRG)
+    with pytest.warns(UserWarning, match=r"conv1.weight: the checkpoint's "
+                      r"stem was saved for bands \('R', 'G', 'NIR'\), this "
+                      r"model has \('NIR', 'R', 'G'\)"):
+        model.load_state_dict(source.state_dict())
+    assert torch.equal(model.conv1.weight, source.conv1.weight)
+
+
+def test_old_multiband_checkpoint_without_band_record_loads_unchanged():
+    """Checkpoints written before the band record (4 or 5 bands) have no
+    metadata: their stems load as they are."""
+    torch.manual_seed(0)
+    source = MultiBandResNet(depth=18, **VAIHINGEN)
+    old = dict(source.state_dict())  # a plain dict: no _metadata
+    model = MultiBandResNet(depth=18, **VAIHINGEN)
+    model.load_state_dict(old, strict=True)
+    assert torch.equal(model.conv1.weight, source.conv1.weight)

@@ -1,7 +1,6 @@
 """Every LANet config trains a few iterations on the synthetic sample data
 (tools/make_sample_data.py) with mmengine's Runner, on CPU."""
 import copy
-import glob
 import os.path as osp
 
 import pytest
@@ -9,24 +8,12 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from mmseg_lanet.datasets.synthetic import make_sample_data
+from mmseg_lanet.datasets.isprs_classes import ISPRS_CLASSES
 
-CONFIG_DIR = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'lanet')
-CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, '*.py')))
+from _lanet_configs import CONFIG_DIR, CONFIGS, name_of
+
 CROP = 64
 ITERS = 3
-
-
-def name_of(path):
-    return osp.basename(path)[:-3]
-
-
-@pytest.fixture(scope='module')
-def sample_root(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp('sample'))
-    for dataset in ('potsdam', 'vaihingen'):
-        make_sample_data(dataset, root, progress=False)
-    return root
 
 
 def small_run(path, sample_root, work_dir, validate=False):
@@ -43,7 +30,7 @@ def small_run(path, sample_root, work_dir, validate=False):
         type='IterBasedTrainLoop', max_iters=ITERS, val_interval=ITERS)
     cfg.param_scheduler[0].end = ITERS
     for step in cfg.train_dataloader.dataset.pipeline:
-        if step.type == 'RandomCrop':
+        if step.type in ('RandomCrop', 'LoadMultiBandCrop'):
             step.crop_size = (CROP, CROP)
     for split in ('train', 'val', 'test'):
         loader = cfg[f'{split}_dataloader']
@@ -56,8 +43,12 @@ def small_run(path, sample_root, work_dir, validate=False):
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=name_of)
-def test_trains_on_sample_data(path, sample_root, tmp_path):
-    runner = Runner.from_cfg(small_run(path, sample_root, tmp_path))
+def test_trains_on_sample_data(path, sample_data_root, tmp_path):
+    cfg = small_run(path, sample_data_root, tmp_path)
+    authors = 'authors' in name_of(path)
+    if authors:  # their later recipe: high branch loss decayed by a hook
+        cfg.custom_hooks = [dict(type='BranchLossDecayHook', power=2.)]
+    runner = Runner.from_cfg(cfg)
     before = copy.deepcopy(runner.model.decode_head.state_dict())
     runner.train()
     assert runner.iter == ITERS
@@ -66,13 +57,37 @@ def test_trains_on_sample_data(path, sample_root, tmp_path):
     after = runner.model.decode_head.state_dict()
     assert not torch.equal(before['conv_seg.weight'],
                            after['conv_seg.weight'])
+    if authors:
+        # (1 - t / T) ** 2 with t = 1, 2, 3 of T = 3: the last step is 0.
+        assert runner.model.decode_head.branch_loss_scale == 0.
+        high = runner.message_hub.get_scalar('train/decode.loss_ce_high')
+        assert high.data[0][0] > 0 and high.current() == 0.
 
 
-def test_trains_and_validates_whole_tiles(sample_root, tmp_path):
+def test_trains_and_validates_whole_tiles(sample_data_root, tmp_path):
     path = osp.join(CONFIG_DIR,
                     'lanet_r50-d32_1xb8-80k_potsdam-rgbir-dsm-512x512.py')
     runner = Runner.from_cfg(
-        small_run(path, sample_root, tmp_path, validate=True))
+        small_run(path, sample_data_root, tmp_path, validate=True))
     runner.train()
     scalars = runner.message_hub.log_scalars
-    assert any(key.startswith('val/') for key in scalars)
+    val = {key[len('val/'):]: scalars[key].current()
+           for key in scalars if key.startswith('val/')}
+    means = ('OA', 'mF1', 'mIoU', 'mF1_with_clutter', 'mIoU_with_clutter')
+    per_class = [f'{score}.{name}' for score in ('F1', 'IoU')
+                 for name in ISPRS_CLASSES]
+    assert set(means) | set(per_class) <= set(val)
+    for key in (*means, *per_class):
+        assert 0 <= val[key] <= 100, (key, val[key])
+    # The ISPRS means (clutter left out) and MMSeg's (all classes), and
+    # F1 = 2 IoU / (1 + IoU) per class: the scores fit together.
+    f1 = torch.tensor([val[f'F1.{name}'] for name in ISPRS_CLASSES]) / 100
+    iou = torch.tensor([val[f'IoU.{name}'] for name in ISPRS_CLASSES]) / 100
+    torch.testing.assert_close(f1, 2 * iou / (1 + iou), atol=2e-4, rtol=0)
+    assert val['mF1'] == pytest.approx(100 * f1[:5].mean().item(), abs=0.011)
+    assert val['mIoU'] == pytest.approx(100 * iou[:5].mean().item(), abs=0.011)
+    assert val['mIoU_with_clutter'] == pytest.approx(
+        100 * iou.mean().item(), abs=0.011)
+    assert val['mIoU'] <= val['mF1']
+    # After 3 iterations the model predicts something: OA is not 0.
+    assert val['OA'] > 0

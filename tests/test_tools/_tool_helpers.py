@@ -15,17 +15,19 @@ MMSEG_TOOLS = osp.join(osp.dirname(mmseg.__file__), '.mim', 'tools')
 
 
 def tiny_options(data_root, iters=4):
-    """--cfg-options that shrink the sample config to seconds of CPU time."""
-    return [
+    """--cfg-options that shrink the sample config to seconds of CPU time;
+    with ``data_root=None`` the config's own (``data/sample/potsdam``)."""
+    roots = [] if data_root is None else [
+        f'{split}_dataloader.dataset.data_root={data_root}'
+        for split in ('train', 'val', 'test')
+    ]
+    return roots + [
         'model.backbone.stem_channels=8',
         'model.backbone.base_channels=8',
         'model.decode_head.in_channels=[8,64]',
         'model.decode_head.channels=16',
         'model.decode_head.low_channels=8',
         'train_dataloader.batch_size=2',
-        f'train_dataloader.dataset.data_root={data_root}',
-        f'val_dataloader.dataset.data_root={data_root}',
-        f'test_dataloader.dataset.data_root={data_root}',
         f'train_cfg.max_iters={iters}',
         f'train_cfg.val_interval={iters}',
         f'param_scheduler.0.end={iters}',

@@ -25,6 +25,11 @@ def _train_test_resume(train, test, work_dir, data_root):
     options = tiny_options(data_root, iters=4)
     log = run_ok(python(train, SAMPLE_CONFIG, '--work-dir', work_dir,
                         '--cfg-options', *options), cwd=work_dir)
+    if data_root is None:  # a fresh clone: the config writes its sample
+        assert 'data/sample/potsdam is missing: writing the SYNTHETIC ' \
+            'potsdam sample there' in log
+        assert osp.isfile(
+            osp.join(work_dir, 'data', 'sample', 'potsdam', 'conversion.json'))
     assert 'Iter(train) [4/4]' in log
     val = final_metrics(log, 'val')
     assert METRIC_KEYS <= val.keys()
@@ -50,7 +55,8 @@ def _train_test_resume(train, test, work_dir, data_root):
 
 
 def test_train_test_resume_with_our_tools(sample_root, tmp_path):
-    _train_test_resume(TRAIN, TEST, str(tmp_path), sample_root)
+    # The README's one command on a fresh clone: no data/sample yet.
+    _train_test_resume(TRAIN, TEST, str(tmp_path), None)
 
     # Flip test-time augmentation, predictions written as index + colour.
     out = tmp_path / 'pred'
@@ -128,13 +134,16 @@ def test_config_without_plugin_import_is_named(tmp_path):
 
 
 def test_missing_data_root_is_named(tmp_path):
+    # Roots other than the sample's are never written, only named.
     code, log = run(python(TRAIN, SAMPLE_CONFIG, '--cfg-options',
+                           'train_dataloader.dataset.data_root=/no/train',
                            'val_dataloader.dataset.data_root=/no/val'),
                     str(tmp_path))
     assert code != 0
     assert ("data root not found: train_dataloader.dataset.data_root = "
-            "'data/sample/potsdam'; val_dataloader.dataset.data_root = "
+            "'/no/train'; val_dataloader.dataset.data_root = "
             "'/no/val'") in log
+    assert 'SYNTHETIC' not in log and not (tmp_path / 'data').exists()
 
     ckpt = tmp_path / 'iter_0.pth'
     torch.save({'state_dict': {}}, ckpt)
@@ -144,3 +153,4 @@ def test_missing_data_root_is_named(tmp_path):
     assert code != 0
     assert ("data root not found: test_dataloader.dataset.data_root = "
             "'/no/test'") in log
+    assert not (tmp_path / 'data').exists()

@@ -1,16 +1,19 @@
 # Shared by the ISPRS multi-band data set configs: the LANet paper's data
-# setting. Training takes random 512 x 512 crops of whole tiles with flips;
+# setting. Training takes random 512 x 512 crops of whole tiles with flips,
+# on the eroded reference (boundaries ignored, as the LANet authors train);
 # testing predicts whole tiles, evaluated on the eroded reference with the
 # ISPRS metric. Not usable alone: isprs_potsdam_rgbir_dsm.py and
 # isprs_vaihingen_irrg_dsm.py set the data set type, root and bands.
 crop_size = (512, 512)
 train_pipeline = [
-    dict(type='LoadMultiBandImageFromFile'),
-    dict(type='LoadISPRSAnnotations'),
-    # Per-tile statistics, so before the crop. The height band leaves with
-    # mean 0 and std 1: SegDataPreProcessor gives it mean 0.0, std 1.0.
+    # Crop-first: the crop is drawn as RandomCrop(crop_size,
+    # cat_max_ratio=0.75) draws it on the whole tile, then only that window
+    # of the optical, height and label files is read.
+    dict(type='LoadMultiBandCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    # The whole tile's statistics (conversion.json), though after the crop.
+    # The height band leaves with mean 0 and std 1: SegDataPreProcessor
+    # gives it mean 0.0, std 1.0.
     dict(type='NormalizeDSM', mode='per_tile'),
-    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='RandomFlip', prob=0.5, direction='vertical'),
     dict(type='BandAwarePhotoMetricDistortion'),
@@ -61,7 +64,11 @@ train_dataloader = dict(
         data_prefix=dict(
             img_path='img_dir/train',
             dsm_path='dsm_dir/train',
-            seg_map_path='ann_dir/train'),
+            # The eroded reference, as the LANet authors (noBoundary). The
+            # full reference is one line in a config:
+            # train_dataloader = dict(dataset=dict(data_prefix=dict(
+            #     seg_map_path='ann_dir/train')))
+            seg_map_path='ann_eroded_dir/train'),
         pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=1,

@@ -9,7 +9,22 @@ bands = ('R', 'G', 'B', 'NIR', 'nDSM')
 # already standardised by NormalizeDSM.
 band_mean = [85.8, 91.7, 84.9, 96.6, 0.0]
 band_std = [35.8, 35.2, 36.5, 37.0, 1.0]
+# The nDSM is height above ground: one fixed scale for every tile, so that
+# a 3 m tree reads the same in a flat tile and among tall buildings. These
+# are the LANet authors' values for the nDSM's 8-bit levels (their code,
+# not measured here); the converter prints the training tiles' own ("heights
+# over the training tiles: mean ..., std ..."), see configs/lanet/README.md.
+# For Potsdam's absolute DSM (--dsm dsm) use NormalizeDSM(mode='per_tile').
+dsm_mean = 47.0
+dsm_std = 55.0
+dsm_normalization = dict(
+    type='NormalizeDSM', mode='global', mean=dsm_mean, std=dsm_std)
+# The same three pipelines as isprs_multiband.py, with this normalisation.
+train_pipeline, test_pipeline, tta_pipeline = (
+    [dsm_normalization if step['type'] == 'NormalizeDSM' else step
+     for step in pipeline] for pipeline in
+    (_base_.train_pipeline, _base_.test_pipeline, _base_.tta_pipeline))
 isprs_dataset = dict(type=dataset_type, data_root=data_root, bands=bands)
-train_dataloader = dict(dataset=isprs_dataset)
-val_dataloader = dict(dataset=isprs_dataset)
+train_dataloader = dict(dataset=dict(isprs_dataset, pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(isprs_dataset, pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -28,5 +28,6 @@ lanet_authors_code = dict(
             norm_cfg=lanet_authors_norm_cfg,
             residual=False),
         detach_aem_input=True,
-        # Their later version: dict(high=1.0) and branch_loss_decay_power=2.
+        # Their later version: dict(high=1.0), decayed by (1 - t/T)^2 with
+        # custom_hooks = [dict(type='BranchLossDecayHook', power=2.)]
         branch_loss_weights=dict(high=0.3, low=0.3)))

@@ -6,6 +6,7 @@ from typing import Optional, Sequence
 from .convert import MODES, convert_dataset
 from .layout import DatasetLayout
 from .report import format_summary
+from .rewrite import rewrite_layout
 
 
 def build_parser(layout: DatasetLayout) -> argparse.ArgumentParser:
@@ -64,3 +65,29 @@ def main(layout: DatasetLayout, argv: Optional[Sequence[str]] = None) -> dict:
         progress=not args.no_progress)
     print(format_summary(manifest))
     return manifest
+
+
+def rewrite_main(argv: Optional[Sequence[str]] = None) -> dict:
+    """``tools/dataset_converters/rewrite_layout.py``: rewrite converted
+    data in place into the windowed layout, print what was done.
+
+    Returns:
+        dict: See :func:`.rewrite.rewrite_layout`.
+    """
+    parser = argparse.ArgumentParser(
+        description='Rewrite data converted before the windowed layout (PNG '
+        'labels) in place: every file becomes an uncompressed TIFF that '
+        'training reads by window, and conversion.json gains the optical '
+        'statistics. Resumable: an interrupted run leaves every tile '
+        'readable; run it again to finish.')
+    parser.add_argument(
+        'data_root', help="the converter's output folder, e.g. data/potsdam")
+    parser.add_argument(
+        '--no-progress', action='store_true', help='hide the progress bar')
+    args = parser.parse_args(argv)
+    summary = rewrite_layout(args.data_root, progress=not args.no_progress)
+    print(f'{args.data_root}: {summary["rewritten"]} file(s) rewritten, '
+          f'{summary["removed"]} old file(s) removed, optical statistics '
+          f'added for {summary["statistics"]} tile(s); the layout is now '
+          'windowed')
+    return summary

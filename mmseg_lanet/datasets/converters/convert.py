@@ -7,12 +7,16 @@ official test tiles being written as ``val`` as MMSegmentation does)::
                                        data set's order (Potsdam R, G, B,
                                        NIR; Vaihingen NIR, R, G)
     dsm_dir/{split}/{name}.tif         (H, W) float32 heights, pixel-aligned
-    ann_dir/{split}/{name}.png         (H, W) uint8 class index 0..5 (full
+    ann_dir/{split}/{name}.tif         (H, W) uint8 class index 0..5 (full
                                        reference); 255 = undecodable colour
-    ann_eroded_dir/{split}/{name}.png  the same from the eroded reference:
+    ann_eroded_dir/{split}/{name}.tif  the same from the eroded reference:
                                        255 also on the ignored boundaries
     conversion.json                    settings, per-tile files, colour
-                                       reports and DSM statistics
+                                       reports, height and optical
+                                       statistics per tile
+
+All files are uncompressed TIFFs (the windowed layout: a training crop
+reads only its own pixels).
 
 ``{name}`` is the tile id (``2_10``, ``area1``) for whole tiles, and
 ``{tile}_{x0}_{y0}_{x1}_{y1}`` for crops. A tile is recorded in
@@ -39,9 +43,15 @@ from .tiling import crop_windows
 OUTPUT_DIRS = dict(
     img='img_dir', dsm='dsm_dir', labels='ann_dir',
     eroded_labels='ann_eroded_dir')
-OUTPUT_SUFFIXES = dict(img='.tif', dsm='.tif', labels='.png',
-                       eroded_labels='.png')
+# Every file is an uncompressed TIFF with interleaved bands: the windowed
+# layout, from which training reads only its crop (raster_io.open_raster;
+# docs/data_preparation.md gives the measurements behind the choice).
+OUTPUT_SUFFIXES = dict(img='.tif', dsm='.tif', labels='.tif',
+                       eroded_labels='.tif')
 MANIFEST = 'conversion.json'
+# conversion.json's 'layout': 'windowed' once every file is in it; data
+# converted before (PNG labels) has no such key.
+WINDOWED_LAYOUT = 'windowed'
 MODES = ('tiles', 'crops')
 
 
@@ -227,6 +237,34 @@ def load_tile(archives: ArchiveSet, plan: TilePlan,
                       dict(labels=full_report, eroded_labels=eroded_report))
 
 
+def optical_moments(img: np.ndarray) -> dict:
+    """Pixel count and per-band sums and sums of squares of a tile's
+    optical bands, as recorded in ``conversion.json`` (pooled over the
+    training tiles by :func:`.report.optical_statistics`).
+
+    Args:
+        img (np.ndarray): (H, W, C) optical bands (uint8 counted exactly
+            through a histogram).
+
+    Returns:
+        dict: ``img_count``, ``img_sum`` and ``img_sum_sq`` (one per band).
+    """
+    sums, sums_sq = [], []
+    for band in range(img.shape[2]):
+        values = img[..., band]
+        if values.dtype == np.uint8:
+            levels = np.arange(256, dtype=np.float64)
+            hist = np.bincount(values.ravel(), minlength=256)
+            sums.append(float(hist @ levels))
+            sums_sq.append(float(hist @ levels**2))
+        else:
+            values = values.astype(np.float64)
+            sums.append(float(values.sum()))
+            sums_sq.append(float(np.square(values).sum()))
+    return dict(img_count=int(img.shape[0] * img.shape[1]), img_sum=sums,
+                img_sum_sq=sums_sq)
+
+
 def write_tile(out_dir: str, plan: TilePlan, arrays: TileArrays,
                windows: Sequence[Tuple[int, int, int, int]]) -> List[str]:
     """Write one tile (or its crops) in the output layout.
@@ -352,7 +390,9 @@ def convert_dataset(layout: DatasetLayout,
                          for role, report in arrays.reports.items()},
                 dsm_count=int(dsm64.size),
                 dsm_sum=float(dsm64.sum()),
-                dsm_sum_sq=float(np.square(dsm64).sum()))
+                dsm_sum_sq=float(np.square(dsm64).sum()),
+                **optical_moments(arrays.img))
+            manifest['layout'] = WINDOWED_LAYOUT
             _save_manifest(manifest_path, manifest)
             written.append(tile_plan.tile)
     manifest['run'] = dict(

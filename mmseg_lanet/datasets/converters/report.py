@@ -6,6 +6,26 @@ from typing import Dict, List, Tuple
 LABEL_ROLES = dict(labels='full', eroded_labels='eroded')
 
 
+def mean_and_std(count: int, total, total_sq) -> Tuple:
+    """Mean and (population) standard deviation from a pixel count, sum and
+    sum of squares, as ``conversion.json`` records them per tile (scalars,
+    or one value per band).
+
+    Args:
+        count (int): Number of pixels.
+        total (float | list[float]): Sum of the values.
+        total_sq (float | list[float]): Sum of the squared values.
+
+    Returns:
+        tuple: (mean, std), floats or lists of floats like ``total``.
+    """
+    if isinstance(total, (list, tuple)):
+        pairs = [mean_and_std(count, t, s) for t, s in zip(total, total_sq)]
+        return [m for m, _ in pairs], [s for _, s in pairs]
+    mean = total / count
+    return mean, math.sqrt(max(total_sq / count - mean**2, 0.0))
+
+
 def dsm_statistics(manifest: dict,
                    split: str = 'train') -> Tuple[float, float]:
     """Mean and standard deviation of the heights of all tiles of a split.
@@ -20,10 +40,47 @@ def dsm_statistics(manifest: dict,
     records = [r for r in manifest['tiles'].values() if r['split'] == split]
     if not records:
         raise ValueError(f'no {split} tiles in the manifest')
-    count = sum(r['dsm_count'] for r in records)
-    mean = sum(r['dsm_sum'] for r in records) / count
-    variance = sum(r['dsm_sum_sq'] for r in records) / count - mean**2
-    return mean, math.sqrt(max(variance, 0.0))
+    return mean_and_std(
+        sum(r['dsm_count'] for r in records),
+        sum(r['dsm_sum'] for r in records),
+        sum(r['dsm_sum_sq'] for r in records))
+
+
+def optical_statistics(manifest: dict,
+                       split: str = 'train') -> Tuple[list, list]:
+    """Per-band mean and standard deviation of the optical bands of all
+    tiles of a split (``SegDataPreProcessor``'s ``mean``/``std``).
+
+    Args:
+        manifest (dict): A conversion manifest (``conversion.json``).
+        split (str): Split whose tiles are pooled.
+
+    Returns:
+        tuple[list[float], list[float]]: (means, stds), one per optical
+        band in the converted order (``settings['bands']``).
+
+    Raises:
+        ValueError: No tile of the split, or tiles converted before the
+            optical statistics were recorded (the message names them and
+            the command that adds them).
+    """
+    records = {t: r for t, r in manifest['tiles'].items()
+               if r['split'] == split}
+    if not records:
+        raise ValueError(f'no {split} tiles in the manifest')
+    missing = sorted(t for t, r in records.items() if 'img_sum' not in r)
+    if missing:
+        raise ValueError(
+            f'no optical statistics recorded for tiles {missing}; '
+            'python tools/dataset_converters/rewrite_layout.py DATA_ROOT '
+            'records them')
+    bands = len(next(iter(records.values()))['img_sum'])
+    return mean_and_std(
+        sum(r['img_count'] for r in records.values()),
+        [sum(r['img_sum'][b] for r in records.values())
+         for b in range(bands)],
+        [sum(r['img_sum_sq'][b] for r in records.values())
+         for b in range(bands)])
 
 
 def colour_findings(manifest: dict) -> Dict[str, Dict[str, dict]]:
@@ -95,4 +152,14 @@ def format_summary(manifest: dict) -> str:
             f'  heights over the training tiles: mean {mean:.4f}, std '
             f'{std:.4f} (for NormalizeDSM(mode=\'global\', mean={mean:.4f},'
             f' std={std:.4f}))')
+        try:
+            means, stds = optical_statistics(manifest)
+        except ValueError as err:
+            return '\n'.join(lines + [f'  optical bands: {err}'])
+        lines.append(
+            '  optical bands over the training tiles '
+            f'({", ".join(settings["bands"])}): mean '
+            f'[{", ".join(f"{m:.2f}" for m in means)}], std '
+            f'[{", ".join(f"{s:.2f}" for s in stds)}] (band_mean/band_std '
+            'of the data set config, followed by the height band\'s 0.0/1.0)')
     return '\n'.join(lines)

@@ -14,6 +14,93 @@ def _as_bands(array: np.ndarray) -> np.ndarray:
     return array[..., None] if array.ndim == 2 else array
 
 
+def _optical_bands(results: dict, optical: np.ndarray) -> np.ndarray:
+    """Check the optical file's band count; keep the bands used, in order.
+    """
+    path = results['img_path']
+    optical = _as_bands(optical)
+    file_bands = results.get('file_band_names')
+    if file_bands and optical.shape[2] != len(file_bands):
+        raise ValueError(
+            f'{path}: has {optical.shape[2]} band(s), expected '
+            f'{len(file_bands)} ({", ".join(file_bands)})')
+    indices = results.get('band_indices')
+    if indices is None or list(indices) == list(range(optical.shape[2])):
+        return optical
+    return optical[..., list(indices)]
+
+
+def _height_band(path: str, height: np.ndarray,
+                 size: Sequence[int]) -> np.ndarray:
+    """Check a height map (or window) against its image; (H, W) float32."""
+    height = _as_bands(height)
+    if height.shape[2] != 1:
+        raise ValueError(f'{path}: a height file needs 1 band, it has '
+                         f'{height.shape[2]}')
+    if height.shape[:2] != tuple(size):
+        raise ValueError(f'{path}: height map is {height.shape[:2]}, its '
+                         f'image is {tuple(size)}')
+    height = height[..., 0].astype(np.float32)
+    if not np.isfinite(height).all():
+        raise ValueError(f'{path}: {np.count_nonzero(~np.isfinite(height))}'
+                         ' non-finite height values')
+    return height
+
+
+def stack_bands(results: dict,
+                optical: np.ndarray,
+                height: Optional[np.ndarray],
+                num_bands: Optional[int] = None) -> np.ndarray:
+    """Check an optical raster (or window) and its height map (or the same
+    window) and stack the bands the data set asks for, in its order.
+
+    Shared by the whole-tile and the crop-first loaders, so that both give
+    the same array for the same pixels.
+
+    Args:
+        results (dict): Sample info: ``img_path``, optionally
+            ``band_names``, ``file_band_names``, ``band_indices``,
+            ``dsm_path``; ``band_names`` is set when missing.
+        optical (np.ndarray): (H, W) or (H, W, C) optical pixels as stored.
+        height (np.ndarray, optional): (H, W) heights, when the bands
+            include a height band.
+        num_bands (int, optional): Expected number of output bands.
+
+    Returns:
+        np.ndarray: (H, W, len(band_names)); with a height band a float32
+        view of (C, H, W) band planes, else the optical bands as stored.
+    """
+    optical = _optical_bands(results, optical)
+    band_names: List[str] = list(
+        results.get('band_names') or range(optical.shape[2]))
+    heights = [i for i, name in enumerate(band_names)
+               if name in HEIGHT_BANDS]
+    if heights:
+        if height is None:
+            raise ValueError(f'{results["img_path"]}: band '
+                             f'{band_names[heights[0]]!r} requested but '
+                             'the sample has no dsm_path')
+        height = _height_band(results['dsm_path'], height, optical.shape[:2])
+        # (H, W, C) view of band planes: per-band work (NormalizeDSM, the
+        # photometric distortion) runs on contiguous memory, many times
+        # faster than on interleaved bands, and PackSegInputs' (C, H, W)
+        # tensor needs no transpose copy.
+        img = np.empty((len(band_names), ) + optical.shape[:2],
+                       np.float32).transpose(1, 2, 0)
+        img[..., :heights[0]] = optical[..., :heights[0]]
+        img[..., heights[0] + 1:] = optical[..., heights[0]:]
+        img[..., heights[0]] = height
+    else:
+        img = optical
+    if img.shape[2] != len(band_names) or (num_bands is not None
+                                           and img.shape[2] != num_bands):
+        expected = num_bands or len(band_names)
+        raise ValueError(f'{results["img_path"]}: loaded {img.shape[2]} '
+                         f'band(s), the config expects {expected}')
+    results['band_names'] = tuple(band_names)
+    return img
+
+
 @TRANSFORMS.register_module()
 class LoadMultiBandImageFromFile(BaseTransform):
     """Load an optical file with all its bands, and the height file.
@@ -46,32 +133,6 @@ class LoadMultiBandImageFromFile(BaseTransform):
     def __init__(self, num_bands: Optional[int] = None) -> None:
         self.num_bands = num_bands
 
-    def _read_optical(self, results: dict) -> np.ndarray:
-        path = results['img_path']
-        img = _as_bands(read_raster(path))
-        file_bands = results.get('file_band_names')
-        if file_bands and img.shape[2] != len(file_bands):
-            raise ValueError(
-                f'{path}: has {img.shape[2]} band(s), expected '
-                f'{len(file_bands)} ({", ".join(file_bands)})')
-        indices = results.get('band_indices')
-        return img if indices is None else img[..., list(indices)]
-
-    @staticmethod
-    def _read_height(path: str, size: Sequence[int]) -> np.ndarray:
-        dsm = _as_bands(read_raster(path))
-        if dsm.shape[2] != 1:
-            raise ValueError(f'{path}: a height file needs 1 band, it has '
-                             f'{dsm.shape[2]}')
-        if dsm.shape[:2] != tuple(size):
-            raise ValueError(f'{path}: height map is {dsm.shape[:2]}, its '
-                             f'image is {tuple(size)}')
-        dsm = dsm[..., 0].astype(np.float32)
-        if not np.isfinite(dsm).all():
-            raise ValueError(f'{path}: {np.count_nonzero(~np.isfinite(dsm))}'
-                             ' non-finite height values')
-        return dsm
-
     def transform(self, results: dict) -> dict:
         """Load, check and stack the bands.
 
@@ -81,33 +142,15 @@ class LoadMultiBandImageFromFile(BaseTransform):
         Returns:
             dict: ``results`` with the image added.
         """
-        optical = self._read_optical(results)
-        band_names: List[str] = list(
-            results.get('band_names') or range(optical.shape[2]))
-        height = [i for i, name in enumerate(band_names)
-                  if name in HEIGHT_BANDS]
-        if height:
-            if 'dsm_path' not in results:
-                raise ValueError(f'{results["img_path"]}: band '
-                                 f'{band_names[height[0]]!r} requested but '
-                                 'the sample has no dsm_path')
-            img = np.empty(optical.shape[:2] + (len(band_names), ),
-                           np.float32)
-            img[..., [i for i in range(len(band_names))
-                      if i != height[0]]] = optical
-            img[..., height[0]] = self._read_height(results['dsm_path'],
-                                                    optical.shape[:2])
-        else:
-            img = optical
-        if img.shape[2] != len(band_names) or (
-                self.num_bands is not None and img.shape[2] != self.num_bands):
-            expected = self.num_bands or len(band_names)
-            raise ValueError(f'{results["img_path"]}: loaded {img.shape[2]} '
-                             f'band(s), the config expects {expected}')
+        optical = read_raster(results['img_path'])
+        height_path = results.get('dsm_path')
+        img = stack_bands(
+            results, optical,
+            read_raster(height_path) if height_path else None,
+            self.num_bands)
         results['img'] = img
         results['img_shape'] = img.shape[:2]
         results['ori_shape'] = img.shape[:2]
-        results['band_names'] = tuple(band_names)
         return results
 
     def __repr__(self) -> str:

@@ -5,6 +5,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmseg.registry import TRANSFORMS
+from ..converters.report import mean_and_std
 from ..isprs_multiband import HEIGHT_BANDS
 
 MODES = ('per_tile', 'global')
@@ -19,11 +20,15 @@ class NormalizeDSM(BaseTransform):
     Potsdam's normalised DSM is height above ground as 8-bit levels. After
     this transform the height band is ``(h - mean) / std`` with:
 
-    - ``mode='per_tile'`` (default): mean and std of the tile being loaded.
+    - ``mode='per_tile'`` (default): mean and std of the whole tile.
       Removes each tile's terrain offset, so it suits absolute DSMs; the
-      scale is relative to the tile. Must run before any crop or resize (it
-      raises otherwise), so that the statistics are those of the whole tile.
-      In data converted as crops, the "tile" is the crop.
+      scale is relative to the tile. The statistics come from the data set
+      (``dsm_stats``: pixel count, sum and sum of squares of the tile's
+      heights, recorded by the converter in ``conversion.json``; for data
+      converted as crops, those of the tile the crop was cut from), so the
+      transform may follow a crop (``LoadMultiBandCrop``). Without them it
+      computes them from the image, which must then be the whole tile (it
+      raises after a crop or resize).
     - ``mode='global'``: fixed ``mean`` and ``std`` for all tiles, e.g. the
       training-set statistics the converter prints. Keeps heights
       comparable across tiles, which suits normalised DSMs.
@@ -34,7 +39,8 @@ class NormalizeDSM(BaseTransform):
     Required keys: ``img``, ``band_names`` (the height band is the one named
     'DSM' or 'nDSM'; without band names, e.g. for an image given as an array
     to ``mmseg.apis.inference_model``, ``band_index`` says where it is); for
-    'per_tile' also ``img_shape`` and ``ori_shape``.
+    'per_tile' also ``dsm_stats`` or ``img_shape`` and ``ori_shape``
+    (``dsm_stats_missing`` says why a data set has no statistics).
 
     Modified keys: ``img`` (float32).
 
@@ -83,6 +89,19 @@ class NormalizeDSM(BaseTransform):
                 f'got {tuple(names)}')
         return found[0]
 
+    @staticmethod
+    def _check_whole_tile(results: dict) -> None:
+        if tuple(results['img_shape']) == tuple(results['ori_shape']):
+            return
+        raise ValueError(
+            f'{results.get("img_path")}: NormalizeDSM(mode=\'per_tile\') '
+            f'sees a {tuple(results["img_shape"])} crop of a '
+            f'{tuple(results["ori_shape"])} tile without the whole tile\'s '
+            'statistics ('
+            + results.get('dsm_stats_missing', 'no dsm_stats in the sample')
+            + '); put it before any crop or resize in the pipeline, or '
+            'give the data set the conversion.json that records the tile')
+
     def transform(self, results: dict) -> dict:
         """Standardise the height band in place.
 
@@ -93,19 +112,16 @@ class NormalizeDSM(BaseTransform):
             dict: ``results`` with the height band standardised.
         """
         index = self.height_band_index(results)
-        if self.mode == 'per_tile' and tuple(results['img_shape']) != tuple(
-                results['ori_shape']):
-            raise ValueError(
-                f'{results.get("img_path")}: NormalizeDSM(mode=\'per_tile\') '
-                f'sees a {tuple(results["img_shape"])} crop of a '
-                f'{tuple(results["ori_shape"])} tile; put it before any crop '
-                'or resize in the pipeline')
         img = results['img'].astype(np.float32, copy=False)
         height = img[..., index].astype(np.float64)
-        if self.mode == 'per_tile':
-            mean, std = height.mean(), max(height.std(), self.min_std)
-        else:
+        if self.mode == 'global':
             mean, std = self.mean, self.std
+        elif results.get('dsm_stats') is not None:
+            mean, std = mean_and_std(*results['dsm_stats'])
+            std = max(std, self.min_std)
+        else:
+            self._check_whole_tile(results)
+            mean, std = height.mean(), max(height.std(), self.min_std)
         img[..., index] = (height - mean) / std
         results['img'] = img
         return results

@@ -10,6 +10,14 @@ from mmseg.registry import TRANSFORMS
 from ..isprs_multiband import HEIGHT_BANDS
 
 
+def _as_slice(indices: List[int]):
+    """A slice for consecutive indices (a view, not a gather), else the
+    list."""
+    if indices and indices == list(range(indices[0], indices[-1] + 1)):
+        return slice(indices[0], indices[-1] + 1)
+    return indices
+
+
 @TRANSFORMS.register_module()
 class BandAwarePhotoMetricDistortion(BaseTransform):
     """MMSeg's ``PhotoMetricDistortion`` for multi-band images.
@@ -72,11 +80,12 @@ class BandAwarePhotoMetricDistortion(BaseTransform):
                if all(c in names for c in 'RGB') else None)
         return optical, rgb
 
-    def _contrast(self, optical: np.ndarray) -> np.ndarray:
+    def _contrast(self, optical: np.ndarray) -> None:
+        """Random contrast of float32 ``optical``, in place."""
         if random.randint(2):
-            optical = optical * random.uniform(self.contrast_lower,
-                                               self.contrast_upper)
-        return np.clip(optical, 0, 255)
+            optical *= random.uniform(self.contrast_lower,
+                                      self.contrast_upper)
+        np.clip(optical, 0, 255, out=optical)
 
     def _saturation_and_hue(self, rgb: np.ndarray) -> np.ndarray:
         """Random saturation and hue change of (H, W, 3) RGB in [0, 255]."""
@@ -84,17 +93,27 @@ class BandAwarePhotoMetricDistortion(BaseTransform):
         if not (change_saturation or change_hue):
             return rgb
         # Float HSV: H in degrees [0, 360), S and V in [0, 1].
-        hsv = cv2.cvtColor((rgb / 255).astype(np.float32), cv2.COLOR_RGB2HSV)
+        scaled = np.empty(rgb.shape, np.float32)  # interleaved, for OpenCV
+        np.divide(rgb, 255, out=scaled)
+        # Channel planes: contiguous, unlike hsv[..., i] (10x faster).
+        hue, saturation, value = cv2.split(
+            cv2.cvtColor(scaled, cv2.COLOR_RGB2HSV))
         if change_saturation:
-            hsv[..., 1] = np.clip(
-                hsv[..., 1] * random.uniform(self.saturation_lower,
-                                             self.saturation_upper), 0, 1)
+            saturation *= random.uniform(self.saturation_lower,
+                                         self.saturation_upper)
+            np.clip(saturation, 0, 1, out=saturation)
         if change_hue:
             # randint's upper bound is exclusive: +1 makes the shift
             # symmetric (and hue_delta=0 valid).
-            shift = 2 * random.randint(-self.hue_delta, self.hue_delta + 1)
-            hsv[..., 0] = (hsv[..., 0] + shift) % 360
-        return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB) * 255
+            hue += 2 * random.randint(-self.hue_delta, self.hue_delta + 1)
+            # Wraps into [0, 360) as `% 360` would (|shift| < 360), at a
+            # tenth of the cost of a float modulo.
+            np.subtract(hue, 360, out=hue, where=hue >= 360)
+            np.add(hue, 360, out=hue, where=hue < 0)
+        rgb = cv2.cvtColor(cv2.merge([hue, saturation, value]),
+                           cv2.COLOR_HSV2RGB)
+        rgb *= 255
+        return rgb
 
     def transform(self, results: dict) -> dict:
         """Distort the optical bands.
@@ -107,22 +126,30 @@ class BandAwarePhotoMetricDistortion(BaseTransform):
         """
         img = results['img']
         optical_idx, rgb_idx = self._bands(results)
-        optical = img[..., optical_idx].astype(np.float32)
+        bands = _as_slice(optical_idx)
+        # A float32 image (the loaders' output with a height band) is
+        # distorted in place, through a view of its optical bands; others
+        # through a float32 copy.
+        in_place = img.dtype == np.float32 and isinstance(bands, slice)
+        optical = (img[..., bands] if in_place else
+                   img[..., bands].astype(np.float32))
         if random.randint(2):
-            optical = np.clip(
-                optical + random.uniform(-self.brightness_delta,
-                                         self.brightness_delta), 0, 255)
+            optical += random.uniform(-self.brightness_delta,
+                                      self.brightness_delta)
+            np.clip(optical, 0, 255, out=optical)
         contrast_first = random.randint(2)
         if contrast_first:
-            optical = self._contrast(optical)
+            self._contrast(optical)
         if rgb_idx is not None:
-            positions: List[int] = [optical_idx.index(i) for i in rgb_idx]
+            positions = _as_slice([optical_idx.index(i) for i in rgb_idx])
             optical[..., positions] = self._saturation_and_hue(
                 optical[..., positions])
         if not contrast_first:
-            optical = self._contrast(optical)
+            self._contrast(optical)
+        if in_place:
+            return results
         out = img.copy()
-        out[..., optical_idx] = (
+        out[..., bands] = (
             np.clip(optical, 0, 255).round()
             if np.issubdtype(img.dtype, np.integer) else optical)
         results['img'] = out

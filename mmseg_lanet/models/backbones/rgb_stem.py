@@ -5,7 +5,7 @@ nDSM) bands while the usual ImageNet checkpoints have a 3-band stem. MMSeg's
 loader skips a stem whose shape does not match (with a size-mismatch
 warning), leaving it random; the LANet authors' code copies some filters to
 the extra bands but leaves the RGB filters random. Here, whenever a
-checkpoint with a 3-band stem is loaded into a stem with another band count
+checkpoint with a 3-band R, G, B stem is loaded into a stem with other bands
 (``init_cfg=dict(type='Pretrained')``, ``load_from``, ``load_checkpoint``,
 ``load_state_dict``), the stem weight is rebuilt band by band:
 
@@ -24,7 +24,15 @@ Potsdam (R, G, B, NIR, nDSM) ``('R', 'G', 'B', 'R', 'mean')`` and Vaihingen
 (NIR, R, G, DSM) ``('R', 'R', 'G', 'mean')``: the bands that exist in RGB
 keep their filter, NIR takes the nearest-wavelength (red) filter and the
 height band the mean filter.
+
+A multi-band stem records its band names in the checkpoints it saves, so a
+3-band non-RGB model (e.g. NIR, R, G) reloads its own weights unchanged; a
+3-band checkpoint without that record (torchvision, mmcls, MMSeg) is taken
+to hold R, G, B. The record is state-dict metadata: a checkpoint cut to a
+sub-module by ``Pretrained``'s ``prefix`` loses it (mmengine rebuilds the
+dict), so there a 3-band non-RGB checkpoint is again taken for RGB.
 """
+import warnings
 from typing import Mapping, Optional, Sequence, Tuple, Union
 
 import torch
@@ -33,6 +41,8 @@ from torch import Tensor, nn
 
 RGB = ('R', 'G', 'B')
 FILTER_SOURCES = RGB + ('mean', 'zero')
+# Key of the stem's band names in the state dict metadata of its conv.
+BANDS_KEY = 'band_names'
 
 
 def check_band_filters(band_filters: Union[Sequence[str], Mapping[str, str]],
@@ -117,23 +127,46 @@ def attach_rgb_stem_init(conv: nn.Conv2d,
                          band_filters: Sequence[str],
                          band_names: Sequence[str],
                          rescale: bool = True) -> None:
-    """Make ``conv`` accept 3-band checkpoints by expanding their weight.
+    """Make ``conv`` accept 3-band RGB checkpoints by expanding their weight.
 
-    Registers a load-state-dict pre-hook on ``conv``: when the incoming
-    ``weight`` has 3 input channels and ``conv`` has another count, it is
-    replaced by :func:`expand_rgb_filters` before PyTorch compares shapes.
-    Other checkpoints load unchanged.
+    Registers two hooks on ``conv``:
+
+    * on save, the band names are recorded in the state dict's metadata
+      (``state_dict._metadata[<conv prefix>]['band_names']``, kept by
+      ``torch.save`` and by mmengine's checkpoints), so that a checkpoint
+      saved by a multi-band model says which bands its stem holds;
+    * on load, an incoming ``weight`` with 3 input channels is replaced by
+      :func:`expand_rgb_filters` before PyTorch compares shapes, but only
+      when it holds the pretrained R, G, B bands: no band record (a
+      torchvision, mmcls or MMSeg checkpoint) or a record of
+      ``('R', 'G', 'B')``. A record of this model's own bands loads
+      unchanged (``test.py``, ``--resume``, ``load_from`` of a 3-band
+      non-RGB model), as does a record of other bands (with a warning).
     """
     band_filters, band_names = check_band_filters(
         band_filters, band_names, in_channels=conv.in_channels)
     if band_filters == RGB:
         return
 
-    def expand_rgb_weight(state_dict, prefix, *args):
+    def record_bands(module, state_dict, prefix, local_metadata):
+        local_metadata[BANDS_KEY] = band_names
+
+    def expand_rgb_weight(state_dict, prefix, local_metadata, *args):
         key = prefix + 'weight'
         weight = state_dict.get(key)
         if weight is None or weight.dim() != 4 or weight.shape[1] != 3:
             return
+        saved_bands = local_metadata.get(BANDS_KEY)
+        if saved_bands is not None:
+            saved_bands = tuple(saved_bands)
+            if saved_bands == band_names:
+                return
+            if saved_bands != RGB:
+                warnings.warn(
+                    f"{key}: the checkpoint's stem was saved for bands "
+                    f'{saved_bands}, this model has {band_names}; loaded '
+                    'unchanged (only an RGB stem is re-mapped)')
+                return
         state_dict[key] = expand_rgb_filters(weight, band_filters, rescale)
         mapping = ', '.join(f'{name}<-{src}'
                             for name, src in zip(band_names, band_filters))
@@ -142,6 +175,7 @@ def attach_rgb_stem_init(conv: nn.Conv2d,
             f'{len(band_filters)} bands ({mapping}, rescale={rescale})',
             logger='current')
 
+    conv._register_state_dict_hook(record_bands)
     conv._register_load_state_dict_pre_hook(expand_rgb_weight)
 
 

@@ -3,7 +3,6 @@ from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 from mmcv.cnn import ConvModule
-from mmengine.logging import MessageHub
 from torch import Tensor, nn
 
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
@@ -13,14 +12,6 @@ from mmseg.utils import ConfigType, OptConfigType, SampleList
 
 FUSIONS = ('sum', 'concat')
 BRANCHES = ('high', 'low')
-
-
-def poly_decay(cur_iter: int, max_iters: int, power: float) -> float:
-    """``(1 - t / T) ** power`` with ``t = cur_iter + 1`` counted from 1, as
-    the authors' training script does; 0 once ``t >= T``."""
-    if max_iters <= 0:
-        raise ValueError(f'max_iters must be positive, got {max_iters}')
-    return max(0., 1. - (cur_iter + 1) / max_iters)**power
 
 
 @MODELS.register_module()
@@ -74,13 +65,11 @@ class LANetHead(BaseDecodeHead):
             logits, ``{'high': w_h, 'low': w_l}``, with the head's
             ``loss_decode``: the total is ``L(high + low) + w_h L(high) +
             w_l L(low)``. Paper: none (all 0). The authors' code: 0.3 and
-            0.3; their later version: ``high=1.0`` with
-            ``branch_loss_decay_power=2``. Needs ``fusion='sum'`` and the
-            low-level branch. Default: no branch losses.
-        branch_loss_decay_power (float, optional): If set, the branch
-            weights are multiplied by ``(1 - t / T) ** power`` with t the
-            training iteration (from 1) and T the total, both read from
-            mmengine's :class:`MessageHub` (set by the Runner). Default: None.
+            0.3; their later version: ``high=1.0`` decayed by
+            ``(1 - t / T) ** 2`` over training, which
+            :class:`BranchLossDecayHook` does through
+            ``branch_loss_scale``. Needs ``fusion='sum'`` and the low-level
+            branch. Default: no branch losses.
         **kwargs: :class:`BaseDecodeHead` arguments. ``in_channels`` and
             ``in_index`` are pairs ordered (low level, high level), e.g.
             ``(256, 2048)`` and ``(0, 3)`` for ResNet-50;
@@ -107,7 +96,6 @@ class LANetHead(BaseDecodeHead):
                  detach_aem_input: bool = False,
                  branch_loss_weights: Dict[str, float] = dict(
                      high=0., low=0.),
-                 branch_loss_decay_power: Optional[float] = None,
                  **kwargs):
         kwargs.setdefault('input_transform', 'multiple_select')
         has_low_classifier = with_low_level and fusion == 'sum'
@@ -119,7 +107,7 @@ class LANetHead(BaseDecodeHead):
                 override=[dict(name='conv_seg')] +
                 ([dict(name='conv_seg_low')] if has_low_classifier else [])))
         self._check_args(kwargs, with_low_level, fusion, low_pam, aem,
-                         branch_loss_weights, branch_loss_decay_power)
+                         branch_loss_weights)
         super().__init__(**kwargs)
         self.with_low_level = with_low_level
         self.fusion = fusion
@@ -128,7 +116,8 @@ class LANetHead(BaseDecodeHead):
             branch: float(branch_loss_weights.get(branch, 0.))
             for branch in BRANCHES
         }
-        self.branch_loss_decay_power = branch_loss_decay_power
+        # Multiplies branch_loss_weights; set by BranchLossDecayHook.
+        self.branch_loss_scale = 1.
 
         low_in_channels, high_in_channels = self.in_channels
         self.high_reduce = self._reduction(high_in_channels, self.channels)
@@ -149,8 +138,7 @@ class LANetHead(BaseDecodeHead):
     @staticmethod
     def _check_args(kwargs: dict, with_low_level: bool, fusion: str,
                     low_pam: OptConfigType, aem: OptConfigType,
-                    branch_loss_weights: Dict[str, float],
-                    branch_loss_decay_power: Optional[float]) -> None:
+                    branch_loss_weights: Dict[str, float]) -> None:
         in_index = kwargs.get('in_index')
         in_channels = kwargs.get('in_channels')
         if (kwargs['input_transform'] != 'multiple_select'
@@ -182,9 +170,11 @@ class LANetHead(BaseDecodeHead):
             raise ValueError(
                 'branch_loss_weights need the per-branch classifiers of '
                 'with_low_level=True and fusion="sum"')
-        if branch_loss_decay_power is not None and branch_loss_decay_power < 0:
-            raise ValueError('branch_loss_decay_power must be >= 0, got '
-                             f'{branch_loss_decay_power}')
+        if 'branch_loss_decay_power' in kwargs:
+            raise ValueError(
+                'branch_loss_decay_power is now a hook: add custom_hooks = '
+                "[dict(type='BranchLossDecayHook', power="
+                f"{kwargs['branch_loss_decay_power']})] to the config")
 
     def _reduction(self, in_channels: int, out_channels: int) -> ConvModule:
         return ConvModule(
@@ -271,7 +261,8 @@ class LANetHead(BaseDecodeHead):
         Returns:
             dict[str, Tensor]: The base head's losses and ``acc_seg`` on the
             fused logits, plus ``{loss_name}_high`` / ``{loss_name}_low`` for
-            every branch whose weight is not 0 (already weighted).
+            every branch whose weight is not 0 (already weighted, times
+            ``branch_loss_scale``).
         """
         if isinstance(seg_logits, Tensor):
             return super().loss_by_feat(seg_logits, batch_data_samples)
@@ -279,24 +270,11 @@ class LANetHead(BaseDecodeHead):
         weighted = {b: w for b, w in self.branch_loss_weights.items() if w}
         if not weighted:
             return losses
-        scale = self._branch_loss_scale()
         for branch, weight in weighted.items():
             branch_losses = super().loss_by_feat(seg_logits[branch],
                                                  batch_data_samples)
             for name, value in branch_losses.items():
                 if name.startswith('loss'):
-                    losses[f'{name}_{branch}'] = weight * scale * value
+                    losses[f'{name}_{branch}'] = (
+                        weight * self.branch_loss_scale * value)
         return losses
-
-    def _branch_loss_scale(self) -> float:
-        if self.branch_loss_decay_power is None:
-            return 1.
-        message_hub = MessageHub.get_current_instance()
-        cur_iter = message_hub.get_info('iter')
-        max_iters = message_hub.get_info('max_iters')
-        if cur_iter is None or max_iters is None:
-            raise RuntimeError(
-                'branch_loss_decay_power needs the training progress: run '
-                'under an mmengine Runner, or set the MessageHub infos '
-                '"iter" and "max_iters"')
-        return poly_decay(cur_iter, max_iters, self.branch_loss_decay_power)

@@ -2,6 +2,7 @@
 from torch import Tensor
 
 from mmseg.registry import MODELS
+from mmseg.utils import ConfigType, OptConfigType
 from .local_attention_gate import LocalAttention
 from .patch_pooling import WindowType
 
@@ -29,10 +30,19 @@ class AttentionEmbedding(LocalAttention):
         reduction (int): Bottleneck reduction ratio r on C_h. Default: 16.
         window (int | tuple[int, int]): Patch size in pixels of the
             high-level map. Default: 4.
-        **kwargs: ``residual`` (return ``X_l + X_l * A_l``, paper eq. 5, or
-            ``X_l * A_l``, authors' code; default True), ``init_cfg`` and the
-            options of :class:`LocalAttentionGate`: ``pool_mode``,
-            ``upsample_mode``, ``norm_cfg``, ``act_cfg``, ``align_corners``.
+        pool_mode (str): How patch descriptors are pooled, see
+            :data:`~.patch_pooling.POOL_MODES`: 'patch' (paper),
+            'adaptive' or 'sliding' (authors' code). Default: 'patch'.
+        upsample_mode (str): How the attention returns to the map size
+            (``F_U``), see :data:`~.patch_pooling.UPSAMPLE_MODES`: 'patch'
+            (paper) or 'bilinear' (authors' code). Default: 'patch'.
+        norm_cfg (dict, optional): Norm layer between the two 1x1
+            convolutions; none in the paper. Default: None.
+        act_cfg (dict): The activation between them. Default: ReLU.
+        align_corners (bool): For bilinear upsampling. Default: False.
+        residual (bool): Return ``X_l + X_l * A_l`` (paper eq. 5) or
+            ``X_l * A_l`` (authors' code). Default: True.
+        init_cfg (dict, optional): Initialization config. Default: None.
 
     Shapes:
         - high: (N, C_h, H_h, W_h)
@@ -45,9 +55,25 @@ class AttentionEmbedding(LocalAttention):
                  low_channels: int,
                  reduction: int = 16,
                  window: WindowType = 4,
-                 **kwargs):
-        super().__init__(high_channels, low_channels, reduction, window,
-                         **kwargs)
+                 pool_mode: str = 'patch',
+                 upsample_mode: str = 'patch',
+                 norm_cfg: OptConfigType = None,
+                 act_cfg: ConfigType = dict(type='ReLU'),
+                 align_corners: bool = False,
+                 residual: bool = True,
+                 init_cfg: OptConfigType = None):
+        super().__init__(
+            high_channels,
+            low_channels,
+            reduction,
+            window,
+            pool_mode=pool_mode,
+            upsample_mode=upsample_mode,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg,
+            align_corners=align_corners,
+            residual=residual,
+            init_cfg=init_cfg)
 
     def forward(self, high: Tensor, low: Tensor) -> Tensor:
         """Embed the attention of ``high`` into ``low``."""

@@ -124,9 +124,10 @@ class LocalAttention(BaseModule):
         out_channels (int): Channels of the target map.
         reduction (int): Bottleneck reduction ratio r.
         window (int | tuple[int, int]): Patch size in source pixels.
+        pool_mode, upsample_mode, norm_cfg, act_cfg, align_corners: As in
+            :class:`LocalAttentionGate`.
         residual (bool): Keep the target on a residual path.
         init_cfg (dict, optional): Initialization config.
-        **gate_cfg: Other :class:`LocalAttentionGate` options.
     """
 
     def __init__(self,
@@ -134,13 +135,25 @@ class LocalAttention(BaseModule):
                  out_channels: int,
                  reduction: int,
                  window: WindowType,
+                 pool_mode: str = 'patch',
+                 upsample_mode: str = 'patch',
+                 norm_cfg: OptConfigType = None,
+                 act_cfg: ConfigType = dict(type='ReLU'),
+                 align_corners: bool = False,
                  residual: bool = True,
-                 init_cfg: OptConfigType = None,
-                 **gate_cfg):
+                 init_cfg: OptConfigType = None):
         super().__init__(init_cfg)
         self.residual = residual
-        self.gate = LocalAttentionGate(in_channels, out_channels, reduction,
-                                       window, **gate_cfg)
+        self.gate = LocalAttentionGate(
+            in_channels,
+            out_channels,
+            reduction,
+            window,
+            pool_mode=pool_mode,
+            upsample_mode=upsample_mode,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg,
+            align_corners=align_corners)
 
     def modulate(self, target: Tensor, source: Tensor) -> Tensor:
         """``target (+ target) * gate(source)`` at the target's size."""

@@ -2,6 +2,7 @@
 from torch import Tensor
 
 from mmseg.registry import MODELS
+from mmseg.utils import ConfigType, OptConfigType
 from .local_attention_gate import LocalAttention
 from .patch_pooling import WindowType
 
@@ -28,10 +29,19 @@ class PatchAttention(LocalAttention):
         reduction (int): Bottleneck reduction ratio r. Default: 16.
         window (int | tuple[int, int]): Patch size ``(h_p, w_p)`` in pixels
             of the input map. Default: 4.
-        **kwargs: ``residual`` (return ``X + X * A``, paper and authors, or
-            ``X * A``; default True), ``init_cfg`` and the options of
-            :class:`LocalAttentionGate`: ``pool_mode``, ``upsample_mode``,
-            ``norm_cfg``, ``act_cfg``, ``align_corners``.
+        pool_mode (str): How patch descriptors are pooled, see
+            :data:`~.patch_pooling.POOL_MODES`: 'patch' (paper),
+            'adaptive' or 'sliding' (authors' code). Default: 'patch'.
+        upsample_mode (str): How the attention returns to the map size
+            (``F_U``), see :data:`~.patch_pooling.UPSAMPLE_MODES`: 'patch'
+            (paper) or 'bilinear' (authors' code). Default: 'patch'.
+        norm_cfg (dict, optional): Norm layer between the two 1x1
+            convolutions; none in the paper. Default: None.
+        act_cfg (dict): The activation between them. Default: ReLU.
+        align_corners (bool): For bilinear upsampling. Default: False.
+        residual (bool): Return ``X + X * A`` (paper and authors) or
+            ``X * A``. Default: True.
+        init_cfg (dict, optional): Initialization config. Default: None.
 
     Shapes:
         - x: (N, C, H, W), any H, W >= 1
@@ -42,8 +52,25 @@ class PatchAttention(LocalAttention):
                  channels: int,
                  reduction: int = 16,
                  window: WindowType = 4,
-                 **kwargs):
-        super().__init__(channels, channels, reduction, window, **kwargs)
+                 pool_mode: str = 'patch',
+                 upsample_mode: str = 'patch',
+                 norm_cfg: OptConfigType = None,
+                 act_cfg: ConfigType = dict(type='ReLU'),
+                 align_corners: bool = False,
+                 residual: bool = True,
+                 init_cfg: OptConfigType = None):
+        super().__init__(
+            channels,
+            channels,
+            reduction,
+            window,
+            pool_mode=pool_mode,
+            upsample_mode=upsample_mode,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg,
+            align_corners=align_corners,
+            residual=residual,
+            init_cfg=init_cfg)
 
     def forward(self, x: Tensor) -> Tensor:
         """Re-weight ``x`` by its patch attention."""

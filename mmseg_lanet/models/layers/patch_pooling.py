@@ -14,7 +14,6 @@ whole map, so every map, down to 1 x 1, has at least one descriptor.
 """
 from typing import Sequence, Tuple, Union
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -104,6 +103,32 @@ def pool_descriptors(x: Tensor, window: Tuple[int, int],
     raise ValueError(f'pool mode must be one of {POOL_MODES}, got {mode!r}')
 
 
+def spread_patches(attention: Tensor, size: Sequence[int],
+                   kernel: Tuple[int, int]) -> Tensor:
+    """Give every pixel of a ``size`` map the vector of its patch.
+
+    One broadcast copy, and a crop only where the last patches are partial:
+    under autocast the head's training step can be bound by the number of
+    operators launched, and a crop costs a zero-filled full-size gradient
+    in the backward pass.
+
+    Args:
+        attention (Tensor): One vector per patch, (N, C, H', W').
+        size (Sequence[int]): ``(H, W)``, at most ``(H' h_p, W' w_p)``.
+        kernel (tuple[int, int]): The patch ``(h_p, w_p)``.
+
+    Returns:
+        Tensor: Shape (N, C, H, W).
+    """
+    n, c, rows, cols = attention.shape
+    spread = attention.reshape(n, c, rows, 1, cols, 1).expand(
+        n, c, rows, kernel[0], cols, kernel[1]).reshape(
+            n, c, rows * kernel[0], cols * kernel[1])
+    if tuple(spread.shape[-2:]) == tuple(size):
+        return spread
+    return spread[..., :size[0], :size[1]]
+
+
 def upsample_attention(attention: Tensor,
                        source_size: Sequence[int],
                        target_size: Sequence[int],
@@ -140,10 +165,8 @@ def upsample_attention(attention: Tensor,
             f'upsample mode must be one of {UPSAMPLE_MODES}, got {mode!r}')
     source_size = tuple(int(s) for s in source_size)
     if pool_mode == 'patch':
-        kernel = patch_kernel(source_size, window)
-        attention = torch.repeat_interleave(attention, kernel[0], dim=2)
-        attention = torch.repeat_interleave(attention, kernel[1], dim=3)
-        attention = attention[..., :source_size[0], :source_size[1]]
+        attention = spread_patches(attention, source_size,
+                                   patch_kernel(source_size, window))
     elif tuple(attention.shape[-2:]) != source_size:
         # Adaptive bins: the nearest index of a pixel is a bin containing it.
         attention = F.interpolate(attention, size=source_size, mode='nearest')

@@ -1,0 +1,100 @@
+"""LANet's attention under autocast: the patch spreading is a plain copy
+(fp32 results bit for bit as before), and nothing in the head leaves the
+autocast type or costs a full-size crop where patches fit."""
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from mmseg.registry import MODELS
+from mmseg_lanet.models import AttentionEmbedding, PatchAttention
+from mmseg_lanet.models.layers.patch_pooling import spread_patches
+
+LANET = osp.join(
+    osp.dirname(__file__), '..', '..', 'configs', 'lanet',
+    'lanet_r50-d32_1xb8-80k_potsdam-rgbir-dsm-512x512.py')
+
+
+def repeat_and_crop(attention, size, kernel):
+    """The former spreading: two repeat_interleave copies and a crop."""
+    spread = torch.repeat_interleave(attention, kernel[0], dim=2)
+    spread = torch.repeat_interleave(spread, kernel[1], dim=3)
+    return spread[..., :size[0], :size[1]]
+
+
+@pytest.mark.parametrize('size, kernel', [
+    ((8, 12), (4, 4)),
+    ((128, 128), (20, 20)),
+    ((13, 17), (5, 3)),
+    ((1, 1), (1, 1)),
+])
+def test_spread_equals_repeat_and_crop_with_gradients(size, kernel):
+    torch.manual_seed(0)
+    grid = (-(-size[0] // kernel[0]), -(-size[1] // kernel[1]))
+    attention = torch.rand(2, 3, *grid, requires_grad=True)
+    expected = repeat_and_crop(attention, size, kernel)
+    out = spread_patches(attention, size, kernel)
+    assert out.shape == (2, 3, *size)
+    assert torch.equal(out, expected)
+    weights = torch.randn_like(out)
+    grad, = torch.autograd.grad((out * weights).sum(), attention)
+    expected_grad, = torch.autograd.grad((expected * weights).sum(),
+                                         attention)
+    torch.testing.assert_close(grad, expected_grad, rtol=1e-6, atol=1e-6)
+
+
+def count_ops(fn):
+    with torch.profiler.profile() as prof:
+        fn()
+    return {e.name for e in prof.events()}
+
+
+def test_no_crop_where_patches_fit():
+    attention = torch.rand(1, 2, 4, 4, requires_grad=True)
+    ops = count_ops(
+        lambda: spread_patches(attention, (16, 16), (4, 4)).sum().backward())
+    assert 'aten::slice' not in ops and 'aten::slice_backward' not in ops
+    assert 'aten::repeat_interleave' not in ops
+
+
+@pytest.mark.parametrize('module, args', [
+    (PatchAttention(16, reduction=4, window=4), (torch.randn(2, 16, 10, 9), )),
+    (AttentionEmbedding(16, 8, reduction=4, window=4),
+     (torch.randn(2, 16, 6, 6), torch.randn(2, 8, 24, 24))),
+])
+def test_autocast_keeps_the_lower_precision(module, args):
+    """Under CPU autocast (bfloat16) the output stays bfloat16: no op of
+    PAM/AEM runs in float32 or promotes the features back to it."""
+    module.eval()
+    with torch.no_grad():
+        fp32 = module(*args)
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            low = module(*(a.bfloat16() for a in args))
+    assert fp32.dtype == torch.float32 and low.dtype == torch.bfloat16
+    torch.testing.assert_close(low.float(), fp32, rtol=0.05, atol=0.05)
+
+
+def test_lanet_head_under_autocast():
+    cfg = Config.fromfile(LANET).model.decode_head
+    cfg.norm_cfg = dict(type='BN')
+    head = MODELS.build(cfg).eval()
+    torch.manual_seed(0)
+    feats = [torch.randn(1, 256, 32, 32), None, None,
+             torch.randn(1, 2048, 4, 4)]
+    low_feats = [f if f is None else f.bfloat16() for f in feats]
+    with torch.no_grad():
+        fp32 = head(feats)
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            low = head(low_feats)
+    assert fp32.shape == low.shape == (1, 6, 32, 32)
+    assert low.dtype == torch.bfloat16
+    # Activation casts would show as _to_copy of feature-sized tensors;
+    # under autocast only the weights are cast.
+    with torch.profiler.profile(record_shapes=True) as prof:
+        with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+            head(low_feats)
+    cast_shapes = [e.input_shapes[0] for e in prof.events()
+                   if e.name == 'aten::_to_copy']
+    weights = {tuple(p.shape) for p in head.parameters()}
+    assert cast_shapes and all(tuple(s) in weights for s in cast_shapes)

@@ -96,24 +96,36 @@ def test_auto_mode_follows_memory_budget():
         PredictOptions(mode='slide')
 
 
-def test_normalisation_matches_test_pipeline(tiny_model, rasters, scene):
-    """Per-band mean/std and NormalizeDSM('per_tile') as the test pipeline,
+@pytest.mark.parametrize('dsm_mode', ['global', 'per_tile'])
+def test_normalisation_matches_test_pipeline(tiny_model, rasters, scene,
+                                             dsm_mode):
+    """Per-band mean/std and NormalizeDSM as the test pipeline; 'per_tile'
     with whole-raster statistics gathered window by window."""
+    import dataclasses
     spec = InputSpec.from_config(tiny_model.cfg)
     assert spec.bands == ('R', 'G', 'B', 'NIR', 'nDSM')
-    assert spec.dsm_mode == 'per_tile'
+    # The sample config's: NormalizeDSM(mode='global') with fixed stats.
+    assert spec.dsm_mode == 'global'
+    assert (spec.dsm_mean, spec.dsm_std) == (
+        tiny_model.cfg.dsm_mean, tiny_model.cfg.dsm_std)
+    dsm = scene['dsm'].astype(np.float64)
+    if dsm_mode == 'per_tile':
+        spec = dataclasses.replace(spec, dsm_mode='per_tile', dsm_mean=None,
+                                   dsm_std=None)
+        mean, std = dsm.mean(), max(dsm.std(), 1.0)
+    else:
+        mean, std = spec.dsm_mean, spec.dsm_std
     source = RasterInput(spec, rasters['image'], dsm=rasters['dsm'])
     pixels, valid = source.read((10, 20, 30, 40))
     source.close()
     assert valid is None and pixels.shape == (5, 30, 40)
-    dsm = scene['dsm'].astype(np.float64)
     np.testing.assert_allclose(
-        pixels[4], (scene['dsm'][10:40, 20:60] - dsm.mean()) /
-        max(dsm.std(), 1.0), rtol=1e-4, atol=1e-4)
-    mean = np.asarray(spec.mean[:4], np.float32)[:, None, None]
-    std = np.asarray(spec.std[:4], np.float32)[:, None, None]
+        pixels[4], (scene['dsm'][10:40, 20:60] - mean) / std, rtol=1e-4,
+        atol=1e-4)
+    band_mean = np.asarray(spec.mean[:4], np.float32)[:, None, None]
+    band_std = np.asarray(spec.std[:4], np.float32)[:, None, None]
     np.testing.assert_allclose(
-        pixels[:4], (scene['image'][:, 10:40, 20:60] - mean) / std,
+        pixels[:4], (scene['image'][:, 10:40, 20:60] - band_mean) / band_std,
         rtol=1e-5)
 
 

@@ -33,10 +33,17 @@ setup(
         'numpy',
         'tifffile',
         'tqdm',
+        # Figures (tools/analysis_tools/branch_figure.py, confusion matrix).
+        'matplotlib',
         # mmengine's `mmseg::` config lookup needs pkg_resources
         # (removed in setuptools 82).
         'setuptools>=77,<82',
     ],
-    extras_require={'tests': ['pytest>=7']},
+    extras_require={
+        # Georeferenced rasters for tools/predict.py (CRS, transform,
+        # nodata, tiled compressed GeoTIFF output).
+        'geo': ['rasterio>=1.3'],
+        'tests': ['pytest>=7', 'rasterio>=1.3'],
+    },
     zip_safe=False,
 )

@@ -136,6 +136,9 @@ def test(argv: Optional[Sequence[str]] = None) -> None:
         '--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument(
         '--tta', action='store_true', help='test-time augmentation')
+    parser.add_argument(
+        '--confusion-matrix', metavar='PNG',
+        help='also draw the confusion matrix into this PNG')
     args = parser.parse_args(argv)
     check_checkpoint_file(args.checkpoint)
     cfg = _load_config(args, ['test_dataloader'])
@@ -151,4 +154,93 @@ def test(argv: Optional[Sequence[str]] = None) -> None:
     if args.out is not None:
         cfg.test_evaluator['output_dir'] = args.out
         cfg.test_evaluator['keep_results'] = True
+    if args.confusion_matrix is not None:
+        cfg.test_evaluator['confusion_matrix_path'] = args.confusion_matrix
     _build_runner(cfg).test()
+
+
+def _pair(values: Optional[Sequence[int]]) -> Optional[tuple]:
+    if values is None:
+        return None
+    if len(values) not in (1, 2) or min(values) <= 0:
+        raise ValueError(f'expected one or two positive sizes, got {values}')
+    return (values[0], values[-1])
+
+
+def predict(argv: Optional[Sequence[str]] = None) -> list:
+    """Land-cover maps of rasters: ``tools/predict.py CONFIG CHECKPOINT
+    INPUT... --out-dir DIR`` (see :class:`mmseg_lanet.apis.RasterInferencer`).
+    """
+    parser = argparse.ArgumentParser(
+        description='Predict label GeoTIFFs for rasters of any size')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('inputs', nargs='+',
+                        help='image rasters and/or folders of rasters')
+    parser.add_argument('--out-dir', required=True, help='output folder')
+    parser.add_argument(
+        '--dsm', nargs='+', help='height rasters, one per image in order, or '
+        'a folder of rasters named as the images')
+    parser.add_argument(
+        '--bands', nargs='+', help="names of the image file's bands in file "
+        "order (default: the config's optical bands)")
+    parser.add_argument('--device', help='cpu, cuda, cuda:1... (default: '
+                        'cuda when available)')
+    parser.add_argument('--batch-size', type=int, default=4,
+                        help='windows per forward pass')
+    parser.add_argument('--amp', action='store_true', help='mixed precision')
+    parser.add_argument('--tta', action='store_true',
+                        help='average with horizontal and vertical flips')
+    parser.add_argument(
+        '--mode', choices=['auto', 'whole', 'bounded'], default='auto',
+        help='whole raster in one pass, or windows blended in a band of '
+        'rows; auto: whole when it fits --max-memory')
+    parser.add_argument('--max-memory', type=float, default=4.,
+                        help='memory budget in GiB for --mode auto')
+    parser.add_argument('--window', type=int, nargs='+',
+                        help="window H [W] (default: the config's test or "
+                        'train crop)')
+    parser.add_argument('--stride', type=int, nargs='+',
+                        help='step H [W] between windows (default: 2/3 of '
+                        'the window)')
+    parser.add_argument(
+        '--nodata', type=float, help="input nodata value (default: the "
+        "file's; 0 makes all-zero pixels nodata)")
+    parser.add_argument('--probabilities', action='store_true',
+                        help='also write uint8 class probabilities')
+    parser.add_argument('--no-quicklook', action='store_true',
+                        help='no colour PNG quicklook')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings of the config')
+    args = parser.parse_args(argv)
+
+    import torch
+    from ..apis import PredictOptions, RasterInferencer
+    check_checkpoint_file(args.checkpoint)
+    if not osp.isfile(args.config):
+        raise FileNotFoundError(f'config file not found: {args.config}')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    check_plugin_import(cfg)
+    window = _pair(args.window) or tuple(
+        cfg.model.get('test_cfg', {}).get('crop_size')
+        or cfg.get('crop_size') or (512, 512))
+    stride = _pair(args.stride) or tuple(
+        max(1, (2 * w + 2) // 3) for w in window)
+    options = PredictOptions(
+        window=window, stride=stride, batch_size=args.batch_size,
+        mode=args.mode, max_memory=args.max_memory, tta=args.tta,
+        amp=args.amp, probabilities=args.probabilities,
+        quicklook=not args.no_quicklook, nodata=args.nodata,
+        file_bands=args.bands)
+    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    inferencer = RasterInferencer(cfg, args.checkpoint, device, options)
+    results = inferencer(args.inputs, args.out_dir, args.dsm)
+    for result in results:
+        detail = ('already done' if result['status'] == 'skipped' else
+                  f'{result["mode"]}, {result["predicted"]} window(s) '
+                  f'predicted, {result["skipped"]} all nodata')
+        print_log(f'{result["image"]} -> {result["paths"]["labels"]} '
+                  f'({detail})', logger='current')
+    return results

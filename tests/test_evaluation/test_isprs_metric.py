@@ -167,3 +167,13 @@ def test_format_only_writes_without_reference(tmp_path):
     assert metric.results == []
     assert metric.compute_metrics(metric.results) == {}
     assert (tmp_path / 'area2.png').is_file()
+
+
+def test_confusion_matrix_png(tmp_path):
+    import cv2
+    path = tmp_path / 'figures' / 'confusion.png'
+    result = evaluate(CONFUSION, confusion_matrix_path=str(path))
+    assert result['OA'] == round(OA * 100, 2)
+    picture = cv2.imread(str(path))
+    assert picture is not None and picture.ndim == 3
+    assert min(picture.shape[:2]) > 300

@@ -92,3 +92,8 @@ test_evaluator = val_evaluator
 # Model test settings: model = dict(test_cfg=_base_.slide_inference).
 whole_tile_inference = dict(mode='whole')
 slide_inference = dict(mode='slide', crop_size=crop_size, stride=(341, 341))
+# The same windows, batched and blended (BlendEncoderDecoder, the engine of
+# tools/predict.py).
+blend_inference = dict(
+    mode='blend', crop_size=crop_size, stride=(341, 341), batch_size=8,
+    floor=0.1)

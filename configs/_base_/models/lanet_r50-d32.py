@@ -5,7 +5,8 @@
 _base_ = ['./lanet_head.py']
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
-    type='EncoderDecoder',
+    # EncoderDecoder plus test_cfg.mode='blend' (batched, blended windows).
+    type='BlendEncoderDecoder',
     # Inline, with no top-level `data_preprocessor`: mmengine's Runner would
     # hand that one to SegTTAModel (--tta), replacing the model's per-band
     # mean/std that the top configs set.

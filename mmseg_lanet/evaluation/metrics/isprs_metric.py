@@ -57,6 +57,10 @@ class ISPRSMetric(BaseMetric):
             (for images without reference). Needs ``output_dir``.
             Default: False.
         prefix (str, optional): Prefix of the metric keys.
+        confusion_matrix_path (str, optional): Also draw the summed
+            confusion matrix (row-normalised, counts in the cells) into this
+            PNG. ``tools/test.py --confusion-matrix PATH`` sets it.
+            Default: None.
         **kwargs: Accepted and ignored, as MMSeg's ``IoUMetric`` does (its
             test tool passes ``keep_results``).
     """
@@ -70,11 +74,13 @@ class ISPRSMetric(BaseMetric):
                  output_dir: Optional[str] = None,
                  format_only: bool = False,
                  prefix: Optional[str] = None,
+                 confusion_matrix_path: Optional[str] = None,
                  **kwargs) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         if format_only and not output_dir:
             raise ValueError('ISPRSMetric: format_only=True needs output_dir')
         self.output_dir = output_dir
+        self.confusion_matrix_path = confusion_matrix_path
         self.format_only = format_only
         self.ignore_index = ignore_index
         self.mean_exclude = tuple(mean_exclude)
@@ -146,6 +152,15 @@ class ISPRSMetric(BaseMetric):
             (key, round(float(value) * 100, 2)) for key, value in
             metrics.items())
         label_dirs = sorted({r['label_dir'] for r in results} - {''})
+        if self.confusion_matrix_path:
+            from ...visualization import plot_confusion_matrix
+            plot_confusion_matrix(
+                self.confusion_matrix_path, confusion, class_names,
+                f'OA {metrics["OA"]:.2f} %, {int(confusion.sum())} pixels '
+                f'({", ".join(label_dirs) or "labels"})')
+            print_log(f'confusion matrix drawn in '
+                      f'{self.confusion_matrix_path}',
+                      logger=MMLogger.get_current_instance())
         print_log(
             '\n' + self.format_table(scores, class_names, int(
                 confusion.sum()), label_dirs),

@@ -1,0 +1,166 @@
+"""The inference engine: batched windows, blended in a band of rows.
+
+It knows nothing of files or data sets: a ``read`` function gives the
+normalised pixels of a window, a ``predict`` function turns a batch of
+windows into class probabilities, and a ``write`` function receives rows as
+soon as they are final. :func:`mmseg_lanet.apis.predict_raster` plugs in
+raster files; :class:`mmseg_lanet.models.BlendEncoderDecoder` plugs in
+MMSeg's test loop.
+"""
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .row_band import RowBandAccumulator
+from .window_plan import Window, blend_weight, plan_windows
+
+# read(window) -> (image (C, h, w) float32, valid (h, w) bool or None)
+ReadFn = Callable[[Window], Tuple[Tensor, Optional[Tensor]]]
+# predict(images (N, C, h, w)) -> probabilities (N, K, h, w)
+PredictFn = Callable[[Tensor], Tensor]
+# write(first row, probabilities (K, n, W), valid (n, W))
+WriteFn = Callable[[int, Tensor, Tensor], None]
+
+
+def softmax_predictor(logits_fn: Callable[[Tensor], Tensor],
+                      flip: bool = False,
+                      amp: bool = False) -> PredictFn:
+    """Class probabilities from a logits function, with optional flip
+    test-time augmentation (the window as is and flipped horizontally and
+    vertically, each flip undone, probabilities averaged) and autocast.
+
+    Args:
+        logits_fn (callable): (N, C, h, w) -> (N, K, h, w) logits.
+        flip (bool): Average over the flips. Defaults to False.
+        amp (bool): Run under ``torch.autocast`` (float16 on CUDA,
+            bfloat16 on CPU). Defaults to False.
+
+    Returns:
+        callable: (N, C, h, w) -> (N, K, h, w) float32 probabilities.
+    """
+    dims = [(), (3, ), (2, )] if flip else [()]
+
+    @torch.no_grad()
+    def predict(images: Tensor) -> Tensor:
+        device_type = images.device.type
+        dtype = torch.float16 if device_type == 'cuda' else torch.bfloat16
+        probs = 0
+        with torch.autocast(device_type, dtype=dtype, enabled=amp):
+            for dim in dims:
+                flipped = images.flip(dim) if dim else images
+                logits = logits_fn(flipped).float()
+                logits = logits.flip(dim) if dim else logits
+                probs = probs + logits.softmax(dim=1)
+        return probs / len(dims)
+
+    return predict
+
+
+def blended_inference(read: ReadFn,
+                      predict: PredictFn,
+                      write: WriteFn,
+                      size: Tuple[int, int],
+                      num_classes: int,
+                      window: Sequence[int],
+                      stride: Sequence[int],
+                      batch_size: int = 1,
+                      floor: float = 0.1,
+                      device='cpu',
+                      progress: Optional[Callable[[int], None]] = None,
+                      band_dtype: torch.dtype = torch.float16) -> Dict:
+    """Predict a raster window by window with bounded memory.
+
+    Windows (see :func:`plan_windows`) are read, stacked into batches of
+    ``batch_size`` on ``device`` and predicted; each window's probabilities
+    are added with its :func:`blend_weight` (times its valid mask) to a
+    :class:`RowBandAccumulator`, and rows are written as soon as no later
+    window covers them. Windows whose pixels are all invalid are skipped;
+    pixels no valid window covers come out with ``valid`` False. With
+    ``window`` at least the raster's size this is whole-raster inference
+    (one window, weight 1).
+
+    Args:
+        read (callable): See :data:`ReadFn`.
+        predict (callable): See :data:`PredictFn`.
+        write (callable): See :data:`WriteFn`; rows arrive in order, each
+            exactly once.
+        size (tuple[int, int]): Raster (H, W).
+        num_classes (int): K.
+        window (Sequence[int]): Window (h, w).
+        stride (Sequence[int]): Step (rows, cols) between windows.
+        batch_size (int): Windows per forward pass. Defaults to 1.
+        floor (float): Smallest blend weight. Defaults to 0.1.
+        device (str | torch.device): Where windows are predicted and
+            blended. Defaults to 'cpu'.
+        progress (callable, optional): Called with the number of windows
+            done after each batch (e.g. ``tqdm.update``).
+        band_dtype (torch.dtype): Storage of the blended sums (see
+            :class:`RowBandAccumulator`). Defaults to float16.
+
+    Returns:
+        dict: ``windows`` (planned), ``predicted`` and ``skipped`` (all
+        invalid) counts, and ``band_shape``, the accumulator's (K, rows, W).
+    """
+    if batch_size < 1:
+        raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+    height, width = size
+    rows_of_windows = plan_windows(height, width, tuple(window),
+                                   tuple(stride))
+    band = RowBandAccumulator(num_classes, rows_of_windows[0][0][2], width,
+                              device, band_dtype)
+    weights: Dict[Tuple[bool, ...], Tensor] = {}
+    counts = dict(windows=0, predicted=0, skipped=0)
+    batch: List[Tuple[Window, Tensor, Optional[Tensor]]] = []
+
+    def weight_of(win: Window) -> Tensor:
+        row, col, h, w = win
+        key = (row == 0, row + h == height, col == 0, col + w == width)
+        if key not in weights:
+            weights[key] = torch.from_numpy(blend_weight(
+                win, size, floor)).to(device)
+        return weights[key]
+
+    def flush() -> None:
+        if not batch:
+            return
+        images = torch.stack([image for _, image, _ in batch]).to(device)
+        probs = predict(images)
+        for (win, _, valid), prob in zip(batch, probs):
+            release(win[0])
+            weight = weight_of(win)
+            if valid is not None:
+                weight = weight * valid.to(device)
+            band.add(win, prob, weight)
+        if progress is not None:
+            progress(len(batch))
+        batch.clear()
+
+    def release(until: int) -> None:
+        for first, prob, valid in band.release(until):
+            write(first, prob, valid)
+
+    for win in (w for row in rows_of_windows for w in row):
+        counts['windows'] += 1
+        image, valid = read(win)
+        if valid is not None and not bool(valid.any()):
+            counts['skipped'] += 1
+            if progress is not None:
+                progress(1)
+            continue
+        counts['predicted'] += 1
+        batch.append((win, image, valid))
+        if len(batch) == batch_size:
+            flush()
+    flush()
+    release(height)
+    return dict(counts, band_shape=tuple(band.scores.shape))
+
+
+def argmax_labels(probs: Tensor, valid: Tensor, nodata: int) -> np.ndarray:
+    """(K, n, W) probabilities and (n, W) mask -> (n, W) uint8 labels with
+    ``nodata`` where not valid."""
+    labels = probs.argmax(dim=0).to(torch.uint8)
+    labels[~valid] = nodata
+    return labels.cpu().numpy()

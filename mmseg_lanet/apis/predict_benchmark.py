@@ -1,0 +1,262 @@
+"""Time and peak memory of raster inference, each case in its own process.
+
+Cases (``method``):
+
+- ``predict``: :class:`RasterInferencer` from GeoTIFF files to a label
+  GeoTIFF (windows read, blended in a band of rows and written as final);
+  ``mode`` 'bounded' or 'whole';
+- ``slide`` / ``blend``: the raster already in memory as one tensor, through
+  the segmentor's test mode: MMSeg's ``slide`` (windows one at a time) or
+  this plugin's ``blend`` (:class:`BlendEncoderDecoder`, batched windows),
+  at the same window and stride; only the inference is timed.
+
+Each case runs in a fresh Python process so that its peak RSS
+(``ru_maxrss``) is its own. Used by ``tools/analysis_tools/benchmark_predict.py``.
+"""
+import json
+import os
+import os.path as osp
+import resource
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from ..datasets.georaster import RasterWriter, has_rasterio
+from ..datasets.synthetic import generate_scene, terrain_dsm
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+MODELS = dict(
+    r50=dict(config='configs/lanet/'
+             'lanet_r50-d32_1xb8-80k_potsdam-rgbir-dsm-512x512.py',
+             options={}),
+    r18=dict(config='configs/sample/'
+             'lanet_r18-d32_1xb4-200i_sample-potsdam-rgbir-dsm-256x256.py',
+             options={}),
+    # The tool tests' tiny LANet (8-channel ResNet-18 stem).
+    tiny=dict(config='configs/sample/'
+              'lanet_r18-d32_1xb4-200i_sample-potsdam-rgbir-dsm-256x256.py',
+              options={'model.backbone.stem_channels': 8,
+                       'model.backbone.base_channels': 8,
+                       'model.decode_head.in_channels': [8, 64],
+                       'model.decode_head.channels': 16,
+                       'model.decode_head.low_channels': 8}),
+)
+# One synthetic scene tiled over the raster: real-looking content at the
+# cost of generating one tile.
+SCENE_SIZE = 512
+
+
+def write_test_rasters(folder: str, size: int, seed: int = 0) -> Dict:
+    """A ``size`` x ``size`` R-G-B-NIR uint8 GeoTIFF and its DSM (float32),
+    EPSG:32633 at 5 cm, written by bands of rows (bounded memory). Without
+    rasterio: plain TIFFs.
+
+    Returns:
+        dict: ``image`` and ``dsm`` paths.
+    """
+    rng = np.random.default_rng(seed)
+    scene = generate_scene(SCENE_SIZE, SCENE_SIZE, rng)
+    dsm_tile = terrain_dsm(scene, 35., rng)
+    paths = dict(image=osp.join(folder, f'ortho_{size}.tif'),
+                 dsm=osp.join(folder, f'dsm_{size}.tif'))
+    if all(osp.isfile(p) for p in paths.values()):
+        return paths
+    geo = {}
+    if has_rasterio():
+        from rasterio.crs import CRS
+        from rasterio.transform import from_origin
+        geo = dict(crs=CRS.from_epsg(32633),
+                   transform=from_origin(368000., 5808000., 0.05, 0.05))
+    reps = -(-size // SCENE_SIZE)
+    with RasterWriter(paths['image'], size, size, 4, **geo) as image, \
+            RasterWriter(paths['dsm'], size, size, 1, 'float32',
+                         **geo) as dsm:
+        for first in range(0, size, SCENE_SIZE):
+            rows = min(SCENE_SIZE, size - first)
+            bands = np.tile(scene.reflectance.transpose(2, 0, 1),
+                            (1, 1, reps))[:, :rows, :size]
+            image.write(first, np.ascontiguousarray(bands))
+            dsm.write(first, np.tile(dsm_tile, (1, reps))[:rows, :size])
+    return paths
+
+
+def _config(model: str):
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(REPO, MODELS[model]['config']))
+    cfg.merge_from_dict(MODELS[model]['options'])
+    return cfg
+
+
+def save_random_checkpoint(model: str, path: str) -> str:
+    """A checkpoint of the model with its initial weights (speed and
+    memory do not depend on the weights)."""
+    import torch
+    from mmengine.model import revert_sync_batchnorm
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS as REGISTRY
+    if not osp.isfile(path):
+        init_default_scope('mmseg')
+        torch.manual_seed(0)
+        net = revert_sync_batchnorm(REGISTRY.build(_config(model).model))
+        torch.save(dict(state_dict=net.state_dict(), meta={}), path)
+    return path
+
+
+def run_case(case: dict) -> dict:
+    """Run one case in this process; returns its figures."""
+    import torch
+    from mmengine.config import ConfigDict
+    import mmseg_lanet  # noqa: F401
+    from .raster_inference import PredictOptions, RasterInferencer
+    from .raster_input import RasterInput
+    torch.set_num_threads(case.get('threads') or torch.get_num_threads())
+    options = PredictOptions(
+        window=tuple(case['window']), stride=tuple(case['stride']),
+        batch_size=case['batch_size'], mode=case.get('mode', 'bounded'),
+        quicklook=False)
+    inferencer = RasterInferencer(_config(case['model']), case['checkpoint'],
+                                  case['device'], options)
+    sync = (torch.cuda.synchronize
+            if case['device'].startswith('cuda') else lambda: None)
+    result = {}
+    if case['method'] == 'predict':
+        start = time.perf_counter()
+        out = inferencer(case['image'], case['out_dir'], case['dsm'],
+                         progress=False)[0]
+        result.update(seconds=time.perf_counter() - start,
+                      windows=out.get('predicted'))
+    else:
+        source = RasterInput(inferencer.spec, case['image'], dsm=case['dsm'])
+        pixels, _ = source.read((0, 0, *source.shape))
+        source.close()
+        model = inferencer.model
+        model.test_cfg = ConfigDict(mode=case['method'],
+                              crop_size=tuple(case['window']),
+                              stride=tuple(case['stride']),
+                              batch_size=case['batch_size'])
+        images = torch.from_numpy(pixels)[None].to(case['device'])
+        shape = tuple(images.shape[2:])
+        metas = [dict(img_shape=shape, ori_shape=shape, pad_shape=shape,
+                      padding_size=[0, 0, 0, 0])]
+        with torch.no_grad():
+            if case.get('warmup'):
+                model.inference(images[..., :case['window'][0],
+                                       :case['window'][1]], [
+                    dict(metas[0], img_shape=tuple(case['window']),
+                         ori_shape=tuple(case['window']))])
+            sync()
+            start = time.perf_counter()
+            model.inference(images, metas)
+            sync()
+        result['seconds'] = time.perf_counter() - start
+    result['peak_rss_mib'] = resource.getrusage(
+        resource.RUSAGE_SELF).ru_maxrss / 1024
+    if case['device'].startswith('cuda'):
+        result['peak_cuda_mib'] = torch.cuda.max_memory_allocated() / 2**20
+    return result
+
+
+def run_case_in_subprocess(case: dict, timeout: float = 3600) -> dict:
+    """:func:`run_case` in a fresh interpreter (clean peak RSS)."""
+    code = ('import json, sys; from mmseg_lanet.apis.predict_benchmark '
+            'import run_case; print("RESULT " + json.dumps(run_case('
+            'json.loads(sys.argv[1]))))')
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [REPO] + [p for p in [os.environ.get('PYTHONPATH')] if p]))
+    proc = subprocess.run([sys.executable, '-c', code, json.dumps(case)],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=timeout, env=env)
+    lines = [ln for ln in proc.stdout.splitlines()
+             if ln.startswith('RESULT ')]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f'benchmark case {case} failed:\n'
+                           f'{proc.stdout[-4000:]}')
+    return json.loads(lines[-1][len('RESULT '):])
+
+
+def benchmark(work_dir: str,
+              sizes: Sequence[int],
+              methods: Sequence[str],
+              model: str = 'r50',
+              device: str = 'cpu',
+              window: Sequence[int] = (512, 512),
+              stride: Sequence[int] = (341, 341),
+              batch_size: int = 4,
+              threads: Optional[int] = None,
+              log=print) -> List[dict]:
+    """Run every (size, method) case, each in a subprocess.
+
+    Args:
+        work_dir (str): Where rasters, checkpoint and outputs go (rasters
+            are reused by later runs).
+        sizes (Sequence[int]): Raster sides.
+        methods (Sequence[str]): Of 'predict' (bounded), 'predict-whole',
+            'slide', 'blend'.
+        model (str): A key of ``MODELS``.
+        device (str): 'cpu' or 'cuda'.
+        window, stride (Sequence[int]): Window and stride (h, w).
+        batch_size (int): Windows per batch (predict, blend).
+        threads (int, optional): torch CPU threads per case.
+        log (callable): Receives one line per case.
+
+    Returns:
+        list[dict]: One row per case: the case's settings and figures.
+    """
+    os.makedirs(work_dir, exist_ok=True)
+    checkpoint = save_random_checkpoint(
+        model, osp.join(work_dir, f'random_{model}.pth'))
+    rows = []
+    for size in sizes:
+        rasters = write_test_rasters(work_dir, size)
+        for method in methods:
+            out_dir = osp.join(work_dir, f'out_{method}_{size}')
+            if osp.isdir(out_dir):
+                for name in os.listdir(out_dir):
+                    os.remove(osp.join(out_dir, name))
+            case = dict(
+                method='predict' if method.startswith('predict') else method,
+                mode='whole' if method == 'predict-whole' else 'bounded',
+                model=model, checkpoint=checkpoint, device=device,
+                window=list(window), stride=list(stride),
+                batch_size=1 if method == 'slide' else batch_size,
+                threads=threads, image=rasters['image'],
+                dsm=rasters['dsm'], out_dir=out_dir,
+                warmup=device.startswith('cuda'))
+            figures = run_case_in_subprocess(case)
+            row = dict(size=size, method=method, model=model, device=device,
+                       window=tuple(window), stride=tuple(stride),
+                       batch_size=case['batch_size'], **figures)
+            rows.append(row)
+            log(format_row(row))
+    return rows
+
+
+def format_row(row: dict) -> str:
+    extra = (f', peak CUDA {row["peak_cuda_mib"]:.0f} MiB'
+             if 'peak_cuda_mib' in row else '')
+    return (f'{row["size"]:>6} x {row["size"]:<6} {row["method"]:<14} '
+            f'{row["model"]:<5} {row["device"]:<5} batch '
+            f'{row["batch_size"]:<3} {row["seconds"]:9.2f} s  peak RSS '
+            f'{row["peak_rss_mib"]:8.0f} MiB{extra}')
+
+
+def summarise(rows: Sequence[dict]) -> List[str]:
+    """Ratios the targets are about: peak RSS of the largest vs smallest
+    raster (bounded predict), and slide time over blend time per size."""
+    lines = []
+    predict = {r['size']: r for r in rows if r['method'] == 'predict'}
+    if len(predict) >= 2:
+        small, large = min(predict), max(predict)
+        ratio = predict[large]['peak_rss_mib'] / predict[small]['peak_rss_mib']
+        lines.append(f'peak RSS {large}^2 / {small}^2 (bounded predict): '
+                     f'{ratio:.2f} (target <= 1.2)')
+    for size in sorted({r['size'] for r in rows}):
+        by = {r['method']: r for r in rows if r['size'] == size}
+        if 'slide' in by and 'blend' in by:
+            speedup = by['slide']['seconds'] / by['blend']['seconds']
+            lines.append(f'{size}^2: MMSeg slide / blend time: '
+                         f'{speedup:.2f}x')
+    return lines

@@ -1,0 +1,324 @@
+"""Land-cover maps of raster files of any size: :func:`predict_raster` for
+one raster, :class:`RasterInferencer` for a model and many rasters."""
+import contextlib
+import math
+import os
+import os.path as osp
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ..datasets.georaster import RasterWriter, gdal_env, write_colour_png
+from ..datasets.isprs_classes import IGNORE_INDEX, ISPRS_PALETTE
+from ..datasets.raster_io import TIFF_SUFFIXES
+from .blended_inference import (argmax_labels, blended_inference,
+                                softmax_predictor)
+from .heap import heap_trimmer, map_large_allocations
+from .raster_input import InputSpec, RasterInput
+from .segmentor_loading import load_segmentor
+from .window_plan import plan_windows
+
+# Peak memory of whole-raster inference per pixel, measured for LANet R50
+# on CPU (6000 x 6000 x 5: 8.7 GiB); `mode='auto'` predicts a raster whole
+# when pixels x this fits the budget.
+WHOLE_BYTES_PER_PIXEL = 260
+# Longest side of the colour quicklook PNG.
+QUICKLOOK_SIZE = 1024
+RASTER_INPUT_SUFFIXES = TIFF_SUFFIXES + ('.vrt', '.img', '.jp2')
+
+
+@dataclass
+class PredictOptions:
+    """How to predict a raster.
+
+    Attributes:
+        window (tuple[int, int]): Window (h, w) of bounded mode.
+        stride (tuple[int, int]): Step between windows (overlap = window -
+            stride).
+        batch_size (int): Windows per forward pass.
+        mode (str): 'bounded' (windows blended in a band of rows), 'whole'
+            (the raster in one pass, the paper's setting) or 'auto' (whole
+            when it fits ``max_memory``).
+        max_memory (float): Budget in GiB for ``mode='auto'``.
+        floor (float): Smallest blend weight.
+        tta (bool): Flip test-time augmentation.
+        amp (bool): Mixed precision.
+        probabilities (bool): Also write uint8 class probabilities
+            (round(255 p), one band per class).
+        quicklook (bool): Also write a colour PNG (ISPRS palette, longest
+            side at most ``QUICKLOOK_SIZE``).
+        nodata (float, optional): Input nodata value (0: all-zero pixels);
+            None takes the file's.
+        file_bands (Sequence[str], optional): Names of the image's bands in
+            file order; None: the model's optical bands.
+    """
+    window: Tuple[int, int] = (512, 512)
+    stride: Tuple[int, int] = (341, 341)
+    batch_size: int = 4
+    mode: str = 'auto'
+    max_memory: float = 4.
+    floor: float = 0.1
+    tta: bool = False
+    amp: bool = False
+    probabilities: bool = False
+    quicklook: bool = True
+    nodata: Optional[float] = None
+    file_bands: Optional[Sequence[str]] = None
+    palette: Sequence[Sequence[int]] = field(default=ISPRS_PALETTE)
+
+    def __post_init__(self):
+        if self.mode not in ('auto', 'whole', 'bounded'):
+            raise ValueError("mode must be 'auto', 'whole' or 'bounded', got "
+                             f'{self.mode!r}')
+
+    def whole(self, size: Tuple[int, int]) -> bool:
+        if self.mode != 'auto':
+            return self.mode == 'whole'
+        return size[0] * size[1] * WHOLE_BYTES_PER_PIXEL <= (
+            self.max_memory * 2**30)
+
+
+def output_paths(image: str, out_dir: str,
+                 options: PredictOptions) -> Dict[str, str]:
+    """Files written for ``image``: ``labels`` (``<name>.tif``) and, as
+    asked, ``probabilities`` (``<name>_probs.tif``) and ``quicklook``
+    (``<name>_colour.png``)."""
+    name = osp.splitext(osp.basename(image))[0]
+    paths = dict(labels=osp.join(out_dir, f'{name}.tif'))
+    if options.probabilities:
+        paths['probabilities'] = osp.join(out_dir, f'{name}_probs.tif')
+    if options.quicklook:
+        paths['quicklook'] = osp.join(out_dir, f'{name}_colour.png')
+    return paths
+
+
+def segmentor_logits(model: torch.nn.Module):
+    """(N, C, h, w) normalised images -> (N, K, h, w) logits of an MMSeg
+    segmentor, bypassing its data preprocessor (the input is normalised
+    already)."""
+
+    def logits(images: torch.Tensor) -> torch.Tensor:
+        shape = tuple(images.shape[2:])
+        metas = [dict(img_shape=shape, ori_shape=shape, pad_shape=shape)
+                 ] * images.shape[0]
+        return model.encode_decode(images, metas)
+
+    return logits
+
+
+class _LabelSink:
+    """Receives final rows: labels (and probabilities) to their writers, a
+    strided copy to the quicklook."""
+
+    def __init__(self, writers: Dict[str, RasterWriter], step: int):
+        self.writers, self.step = writers, step
+        self.quicklook_rows: List[np.ndarray] = []
+        self.trim_heap = heap_trimmer()
+
+    def __call__(self, first: int, probs: torch.Tensor,
+                 valid: torch.Tensor) -> None:
+        labels = argmax_labels(probs, valid, IGNORE_INDEX)
+        self.writers['labels'].write(first, labels)
+        if 'probabilities' in self.writers:
+            quantised = (probs * 255).round_().to(torch.uint8)
+            quantised[:, ~valid] = 0
+            self.writers['probabilities'].write(first,
+                                                quantised.cpu().numpy())
+        offset = (-first) % self.step
+        self.quicklook_rows.append(labels[offset::self.step, ::self.step])
+        self.trim_heap()
+
+
+def predict_raster(model: torch.nn.Module,
+                   image: str,
+                   out_dir: str,
+                   dsm: Optional[str] = None,
+                   options: Optional[PredictOptions] = None,
+                   spec: Optional[InputSpec] = None,
+                   progress: bool = False) -> dict:
+    """Predict one raster into a label GeoTIFF (and probabilities and a
+    colour quicklook), written window by window.
+
+    The label raster is uint8 class indices, tiled and compressed, with
+    the input's CRS and transform, nodata 255 where the input is nodata,
+    and the ISPRS colour table. Every output is written under a temporary
+    name and renamed when complete, labels last; a raster whose outputs all
+    exist is skipped.
+
+    Args:
+        model (torch.nn.Module): An MMSeg segmentor in eval mode on its
+            device (:func:`load_segmentor`), with ``cfg``.
+        image (str): The image raster.
+        out_dir (str): Output folder.
+        dsm (str, optional): Its height raster (see :class:`RasterInput`).
+        options (PredictOptions, optional): Defaults to ``PredictOptions()``.
+        spec (InputSpec, optional): Defaults to the model's config's.
+        progress (bool): Show a progress bar over windows.
+
+    Returns:
+        dict: ``status`` ('done' or 'skipped'), ``paths``, ``mode``
+        ('whole' or 'bounded') and the window counts.
+    """
+    options = options or PredictOptions()
+    spec = spec or InputSpec.from_config(model.cfg)
+    paths = output_paths(image, out_dir, options)
+    if all(osp.isfile(p) for p in paths.values()):
+        return dict(status='skipped', paths=paths)
+    device = next(model.parameters()).device
+    num_classes = model.decode_head.out_channels
+    with gdal_env(), contextlib.closing(
+            RasterInput(spec, image, options.file_bands, dsm,
+                        options.nodata)) as source:
+        size = source.shape
+        whole = options.whole(size)
+        window = size if whole else options.window
+        stride = size if whole else options.stride
+        geo = dict(crs=source.image.crs, transform=source.image.transform)
+        with contextlib.ExitStack() as stack:
+            writers = dict(labels=stack.enter_context(RasterWriter(
+                paths['labels'], *size, nodata=IGNORE_INDEX,
+                colormap={i: (*rgb, 255)
+                          for i, rgb in enumerate(options.palette)},
+                **geo)))
+            if options.probabilities:
+                writers['probabilities'] = stack.enter_context(RasterWriter(
+                    paths['probabilities'], *size, count=num_classes, **geo))
+            # Closed in reverse order: labels are renamed last.
+            step = max(1, math.ceil(max(size) / QUICKLOOK_SIZE))
+            sink = _LabelSink(writers, step)
+
+            def read(win):
+                pixels, valid = source.read(win)
+                return (torch.from_numpy(pixels), None if valid is None else
+                        torch.from_numpy(valid))
+
+            total = sum(map(len, plan_windows(*size, window, stride)))
+            bar = tqdm(total=total, desc=osp.basename(image), unit='window',
+                       leave=False, disable=not progress)
+            with bar:
+                counts = blended_inference(
+                    read, softmax_predictor(segmentor_logits(model),
+                                            options.tta, options.amp),
+                    sink, size, num_classes, window, stride,
+                    options.batch_size, options.floor, device, bar.update)
+            if options.quicklook:
+                labels = np.concatenate(sink.quicklook_rows)
+                colours = np.zeros((256, 3), np.uint8)
+                colours[:len(options.palette)] = options.palette
+                write_colour_png(paths['quicklook'], colours[labels])
+    return dict(status='done', paths=paths,
+                mode='whole' if whole else 'bounded', **counts)
+
+
+def find_rasters(inputs: Sequence[str]) -> List[str]:
+    """Raster files named by ``inputs``: files as given, folders expanded to
+    their raster files (by suffix, sorted, not recursive).
+
+    Raises:
+        FileNotFoundError: An input does not exist.
+        ValueError: A folder holds no raster file, or no input was given.
+    """
+    found = []
+    for path in inputs:
+        if osp.isdir(path):
+            names = sorted(n for n in os.listdir(path)
+                           if n.lower().endswith(RASTER_INPUT_SUFFIXES)
+                           and not n.startswith('.'))
+            if not names:
+                raise ValueError(f'{path}: folder holds no raster file '
+                                 f'({", ".join(RASTER_INPUT_SUFFIXES)})')
+            found.extend(osp.join(path, n) for n in names)
+        elif osp.isfile(path):
+            found.append(path)
+        else:
+            raise FileNotFoundError(f'input not found: {path}')
+    if not found:
+        raise ValueError('no input raster given')
+    return found
+
+
+def match_height_rasters(images: Sequence[str],
+                         dsm: Union[None, str, Sequence[str]]
+                         ) -> List[Optional[str]]:
+    """The height raster of each image: none, one file per image in order,
+    or a folder holding files of the images' names."""
+    if not dsm:
+        return [None] * len(images)
+    dsm = [dsm] if isinstance(dsm, str) else list(dsm)
+    if len(dsm) == 1 and osp.isdir(dsm[0]):
+        return [osp.join(dsm[0], osp.basename(p)) for p in images]
+    if len(dsm) != len(images):
+        raise ValueError(f'{len(dsm)} height raster(s) for {len(images)} '
+                         'image(s); give one per image, in order, or a folder')
+    return dsm
+
+
+def check_no_overwrite(images: Sequence[str], heights: Sequence[str],
+                       out_dir: str, options: PredictOptions) -> None:
+    """Raise, naming the file, if an output would replace an input or two
+    inputs would write the same output."""
+    inputs = {osp.realpath(p) for p in list(images) + list(heights) if p}
+    seen = {}
+    for image in images:
+        for path in output_paths(image, out_dir, options).values():
+            real = osp.realpath(path)
+            if real in inputs:
+                raise ValueError(
+                    f'{out_dir}: output folder would overwrite the input '
+                    f'{path}; choose another --out-dir')
+            if real in seen:
+                raise ValueError(f'{image} and {seen[real]} would both be '
+                                 f'written to {path}')
+            seen[real] = image
+
+
+class RasterInferencer:
+    """Predict land cover on raster files with one model, in the shape of
+    MMSeg's ``MMSegInferencer``: build once, call on inputs.
+
+    Example::
+
+        >>> inferencer = RasterInferencer(CONFIG, CHECKPOINT, device='cuda')
+        >>> inferencer(['ortho.tif'], dsm=['ndsm.tif'], out_dir='maps')
+
+    Building one sets glibc's mmap threshold for the process
+    (:func:`map_large_allocations`), so that memory stays flat over
+    thousands of windows.
+
+    Args:
+        model (str | Config): The model's config.
+        weights (str): Its checkpoint.
+        device (str): 'cpu', 'cuda', 'cuda:1'... Defaults to 'cpu'.
+        options (PredictOptions, optional): Window, batch, mode, outputs.
+    """
+
+    def __init__(self, model, weights: str, device: str = 'cpu',
+                 options: Optional[PredictOptions] = None) -> None:
+        map_large_allocations()
+        self.model = load_segmentor(model, weights, device)
+        self.spec = InputSpec.from_config(self.model.cfg)
+        self.options = options or PredictOptions()
+
+    def __call__(self, inputs: Union[str, Sequence[str]],
+                 out_dir: str,
+                 dsm: Union[None, str, Sequence[str]] = None,
+                 progress: bool = True) -> List[dict]:
+        """Predict every raster of ``inputs`` (files or folders) into
+        ``out_dir`` (see :func:`predict_raster`); finished ones are skipped.
+
+        Returns:
+            list[dict]: One result per raster, with its ``image``.
+        """
+        images = find_rasters([inputs] if isinstance(inputs, str) else inputs)
+        heights = match_height_rasters(images, dsm)
+        check_no_overwrite(images, heights, out_dir, self.options)
+        results = []
+        for image, height in tqdm(list(zip(images, heights)), unit='raster',
+                                  disable=not progress or len(images) < 2):
+            result = predict_raster(self.model, image, out_dir, height,
+                                    self.options, self.spec, progress)
+            results.append(dict(result, image=image))
+        return results

@@ -1,0 +1,261 @@
+"""The model's input from raster files: bands chosen by name, checked, and
+normalised exactly as the config's test pipeline does, window by window."""
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..datasets.georaster import RasterReader
+from ..datasets.isprs_multiband import HEIGHT_BANDS
+from .window_plan import Window, plan_windows
+
+# Rows read at a time by the streaming statistics pass.
+STATS_WINDOW = (512, 4096)
+
+
+@dataclass
+class InputSpec:
+    """What the model expects, read from its config.
+
+    Attributes:
+        bands (tuple[str]): Model input bands, in order.
+        mean, std (list[float]): ``data_preprocessor`` statistics per band.
+        dsm_mode (str, optional): ``NormalizeDSM`` mode of the test
+            pipeline ('per_tile' or 'global'), None without it.
+        dsm_mean, dsm_std (float, optional): Its 'global' statistics.
+        dsm_min_std (float): Its floor on the per-tile std.
+    """
+    bands: Tuple[str, ...]
+    mean: List[float]
+    std: List[float]
+    dsm_mode: Optional[str] = None
+    dsm_mean: Optional[float] = None
+    dsm_std: Optional[float] = None
+    dsm_min_std: float = 1.0
+
+    @classmethod
+    def from_config(cls, cfg) -> 'InputSpec':
+        """Read bands from ``model.backbone.band_names`` (else the test
+        data set's ``bands``), statistics from ``model.data_preprocessor``
+        and ``NormalizeDSM`` from ``test_pipeline`` (else the test data
+        set's pipeline)."""
+        bands = cfg.model.backbone.get('band_names') or cfg.get(
+            'test_dataloader', {}).get('dataset', {}).get('bands')
+        preprocessor = cfg.model.get('data_preprocessor') or {}
+        if not bands or 'mean' not in preprocessor:
+            raise KeyError(
+                'the config must name the input bands '
+                '(model.backbone.band_names or test_dataloader.dataset.bands)'
+                ' and their statistics (model.data_preprocessor.mean/std)')
+        bands, mean, std = (tuple(bands), list(preprocessor['mean']),
+                            list(preprocessor['std']))
+        if not len(bands) == len(mean) == len(std):
+            raise ValueError(f'config: {len(bands)} bands {bands} but '
+                             f'{len(mean)} means and {len(std)} stds')
+        pipeline = cfg.get('test_pipeline') or cfg.test_dataloader.dataset.get(
+            'pipeline', [])
+        step = next((s for s in pipeline if s['type'] == 'NormalizeDSM'), {})
+        return cls(bands, mean, std, step.get('mode', 'per_tile' if step else
+                                              None), step.get('mean'),
+                   step.get('std'), step.get('min_std', 1.0))
+
+    @property
+    def height_index(self) -> Optional[int]:
+        found = [i for i, b in enumerate(self.bands) if b in HEIGHT_BANDS]
+        return found[0] if found else None
+
+    @property
+    def optical_bands(self) -> Tuple[str, ...]:
+        return tuple(b for b in self.bands if b not in HEIGHT_BANDS)
+
+    @property
+    def eight_bit(self) -> bool:
+        """Statistics of 0-255 optical values (the ISPRS data)."""
+        return all(m <= 255 for b, m in zip(self.bands, self.mean)
+                   if b not in HEIGHT_BANDS)
+
+
+def _one_line(value) -> str:
+    return ' '.join(repr(value).split())
+
+
+class RasterInput:
+    """An image raster (and its height raster) as model input windows.
+
+    Args:
+        spec (InputSpec): What the model takes.
+        image (str): Image raster.
+        file_bands (Sequence[str], optional): Names of the image's bands,
+            in file order (any order, extra bands allowed). Defaults to the
+            model's optical bands.
+        dsm (str, optional): Height raster, when the model takes a height
+            band that the image does not hold.
+        nodata (float, optional): Pixels whose optical bands all equal it
+            are nodata (0: all-zero pixels). Defaults to the image's nodata.
+
+    Raises:
+        ValueError: Naming the file, when the band count, band names, pixel
+            type, or the height raster's size, CRS or transform do not fit.
+    """
+
+    def __init__(self,
+                 spec: InputSpec,
+                 image: str,
+                 file_bands: Optional[Sequence[str]] = None,
+                 dsm: Optional[str] = None,
+                 nodata: Optional[float] = None) -> None:
+        self.spec = spec
+        self.image = RasterReader(image)
+        self.dsm = None
+        try:
+            self._select_bands(image, file_bands, dsm)
+            self.nodata = self.image.nodata if nodata is None else nodata
+            self.dsm_nodata = self.dsm.nodata if self.dsm else None
+            self.dsm_stats = self._dsm_stats()
+        except BaseException:
+            self.close()
+            raise
+
+    def _select_bands(self, path: str, file_bands, dsm: Optional[str]):
+        spec, image = self.spec, self.image
+        file_bands = tuple(file_bands or spec.optical_bands)
+        if image.count != len(file_bands):
+            raise ValueError(
+                f'{path}: has {image.count} band(s), expected '
+                f'{len(file_bands)} ({", ".join(file_bands)}); name the '
+                "file's bands in order with --bands")
+        if image.dtype.kind not in 'uif':
+            raise ValueError(f'{path}: pixel type {image.dtype} is not a '
+                             'number the model can take')
+        if spec.eight_bit and image.dtype != np.uint8:
+            raise ValueError(
+                f'{path}: pixel type {image.dtype}, but the model was trained '
+                'on 8-bit values (its band means are 0-255); rescale the '
+                'image to uint8')
+        missing = [b for b in spec.bands
+                   if b not in file_bands and b not in HEIGHT_BANDS]
+        if missing:
+            raise ValueError(f'{path}: lacks band(s) {missing} of the model '
+                             f'{spec.bands}; its bands are {file_bands}')
+        # (model band index, file band index) read from the image.
+        self.from_image = [(i, file_bands.index(b))
+                           for i, b in enumerate(spec.bands)
+                           if b in file_bands]
+        height = spec.height_index
+        # File bands whose all-nodata value marks a nodata pixel.
+        self.optical_files = [f for m, f in self.from_image if m != height]
+        self.dsm_index = None
+        needs_dsm = height is not None and spec.bands[height] not in file_bands
+        if needs_dsm and dsm is None:
+            raise ValueError(
+                f'{path}: the model takes band {spec.bands[height]!r}; give '
+                'its height raster with --dsm')
+        if dsm is not None and not needs_dsm:
+            raise ValueError(
+                f'{dsm}: not used: the model takes no height band beyond '
+                f'the bands of {path} (model bands {spec.bands}, file bands '
+                f'{file_bands})')
+        if needs_dsm:
+            self.dsm = RasterReader(dsm)
+            self._check_dsm(path, dsm)
+            self.dsm_index = height
+
+    def _check_dsm(self, path: str, dsm_path: str) -> None:
+        dsm, image = self.dsm, self.image
+        if dsm.count != 1:
+            raise ValueError(f'{dsm_path}: a height raster needs 1 band, it '
+                             f'has {dsm.count}')
+        if dsm.dtype.kind not in 'uif':
+            raise ValueError(f'{dsm_path}: pixel type {dsm.dtype} is not a '
+                             'number')
+        for what, a, b in (('size', dsm.shape, image.shape),
+                           ('CRS', dsm.crs, image.crs),
+                           ('transform', dsm.transform, image.transform)):
+            if a != b:
+                raise ValueError(
+                    f'{dsm_path}: {what} {_one_line(a)} differs from its '
+                    f'image {path} ({_one_line(b)})')
+
+    @property
+    def shape(self) -> Tuple[int, int]:
+        return self.image.shape
+
+    def read(self, window: Window) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+        """Model input of a window, normalised, and its valid mask.
+
+        Returns:
+            tuple: (C, h, w) float32 and (h, w) bool, or None when every
+            pixel is valid by construction (no nodata rule).
+        """
+        pixels = self.image.read(window)
+        _, _, height, width = window
+        out = np.empty((len(self.spec.bands), height, width), np.float32)
+        for model_i, file_i in self.from_image:
+            out[model_i] = pixels[file_i]
+        valid = None
+        if self.nodata is not None:
+            valid = ~np.all(pixels[self.optical_files] == self.nodata, axis=0)
+        if self.dsm_index is not None:
+            heights = self.dsm.read(window)[0].astype(np.float32)
+            out[self.dsm_index] = heights
+        height_index = self.spec.height_index
+        if height_index is not None:
+            ok = self._valid_heights(out[height_index])
+            if ok is not None:
+                valid = ok if valid is None else valid & ok
+        self._normalise(out)
+        return out, valid
+
+    def _valid_heights(self, heights: np.ndarray) -> Optional[np.ndarray]:
+        ok = np.isfinite(heights)
+        if self.dsm_nodata is not None:
+            ok &= heights != self.dsm_nodata
+        return None if ok.all() else ok
+
+    def _normalise(self, out: np.ndarray) -> None:
+        spec, height = self.spec, self.spec.height_index
+        if height is not None and spec.dsm_mode is not None:
+            mean, std = (self.dsm_stats if spec.dsm_mode == 'per_tile' else
+                         (spec.dsm_mean, spec.dsm_std))
+            out[height] = (out[height] - mean) / std
+        out -= np.asarray(spec.mean, np.float32)[:, None, None]
+        out /= np.asarray(spec.std, np.float32)[:, None, None]
+        # Nodata pixels hold anything; zeros keep them out of the numbers.
+        np.nan_to_num(out, copy=False, nan=0., posinf=0., neginf=0.)
+
+    def _dsm_stats(self) -> Optional[Tuple[float, float]]:
+        """Height mean and std (floored) over the whole raster's valid
+        pixels, in one streaming pass, for ``NormalizeDSM('per_tile')``."""
+        if self.spec.height_index is None or self.spec.dsm_mode != 'per_tile':
+            return None
+        total = total_sq = count = 0.
+        rows = plan_windows(*self.shape, STATS_WINDOW, STATS_WINDOW)
+        for window in (w for row in rows for w in row):
+            heights = self._raw_heights(window)
+            ok = np.isfinite(heights)
+            if self.dsm_nodata is not None:
+                ok &= heights != self.dsm_nodata
+            if self.nodata is not None:
+                optical = self.image.read(window)[self.optical_files]
+                ok &= ~np.all(optical == self.nodata, axis=0)
+            values = heights[ok].astype(np.float64)
+            total += values.sum()
+            total_sq += np.square(values).sum()
+            count += values.size
+        if count == 0:
+            return 0., 1.
+        mean = total / count
+        std = np.sqrt(max(total_sq / count - mean**2, 0.))
+        return mean, max(std, self.spec.dsm_min_std)
+
+    def _raw_heights(self, window: Window) -> np.ndarray:
+        if self.dsm_index is not None:
+            return self.dsm.read(window)[0].astype(np.float32)
+        band = next(f for m, f in self.from_image
+                    if m == self.spec.height_index)
+        return self.image.read(window)[band].astype(np.float32)
+
+    def close(self) -> None:
+        self.image.close()
+        if self.dsm is not None:
+            self.dsm.close()

@@ -1,0 +1,259 @@
+"""Georeferenced rasters opened once and read or written window by window.
+
+Beside :mod:`raster_io` (whole rasters and windows of plain TIFF/``.npy``
+files), this is the other half of the one raster path: the predictor's
+input and output. With rasterio installed (``pip install
+mmseg-lanet[geo]``) any raster GDAL reads is opened, and its CRS, affine
+transform and nodata value come along; the outputs are tiled, compressed
+GeoTIFFs carrying the input's georeference. Without rasterio, TIFF and
+``.npy`` files are read through :func:`raster_io.read_window` and outputs are
+plain uncompressed TIFFs (no georeference).
+
+Outputs are written under a hidden temporary name and renamed when complete,
+so an interrupted run never leaves a partial file under the final name.
+"""
+import os
+import os.path as osp
+import warnings
+from typing import Dict, Optional, Sequence, Tuple
+
+import numpy as np
+import tifffile
+
+from .raster_io import (NUMPY_SUFFIXES, TIFF_SUFFIXES, Window, _partial_path,
+                        raster_shape, read_window)
+
+try:
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning, RasterioError
+    from rasterio.windows import Window as RioWindow
+except ImportError:  # the optional [geo] extra
+    rasterio = None
+
+# Tile size of written GeoTIFFs; rows are buffered to whole tile rows so a
+# compressed tile is written once.
+BLOCK_SIZE = 256
+# GDAL's block cache while predicting, in bytes: fixed, so memory does not
+# grow with the raster (GDAL's default is 5 % of the machine's RAM).
+GDAL_CACHE_BYTES = 16 * 2**20
+
+
+def has_rasterio() -> bool:
+    """Whether the optional rasterio extra is installed."""
+    return rasterio is not None
+
+
+def gdal_env():
+    """A rasterio environment with a bounded block cache (a no-op context
+    without rasterio)."""
+    if rasterio is None:
+        import contextlib
+        return contextlib.nullcontext()
+    return rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES)
+
+
+class RasterReader:
+    """A raster opened once, read by windows.
+
+    Args:
+        path (str): The raster file.
+
+    Attributes:
+        height, width, count (int): Size and number of bands.
+        dtype (np.dtype): Pixel type (of the first band).
+        crs, transform: rasterio CRS and affine transform, None without
+            rasterio or for a file without georeference.
+        nodata (float, optional): The file's nodata value.
+    """
+
+    def __init__(self, path: str) -> None:
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'raster file not found: {path}')
+        self.path = path
+        self._dataset = None
+        self.crs = self.transform = self.nodata = None
+        if rasterio is not None:
+            try:
+                with warnings.catch_warnings():
+                    # A plain TIFF: crs and transform stay None below.
+                    warnings.simplefilter('ignore', NotGeoreferencedWarning)
+                    self._dataset = rasterio.open(path)
+            except RasterioError as err:
+                raise ValueError(
+                    f'{path}: not a raster file ({err})') from err
+            ds = self._dataset
+            self.height, self.width, self.count = ds.height, ds.width, ds.count
+            self.dtype = np.dtype(ds.dtypes[0])
+            self.crs, self.nodata = ds.crs, ds.nodata
+            # A file without georeference reports the identity transform.
+            self.transform = ds.transform if ds.crs is not None else None
+            return
+        if osp.splitext(path)[1].lower() not in TIFF_SUFFIXES + NUMPY_SUFFIXES:
+            raise ValueError(
+                f'{path}: not a raster file this installation reads (TIFF or '
+                '.npy without rasterio; pip install mmseg-lanet[geo])')
+        self.height, self.width, self.count = raster_shape(path)
+        self.dtype = read_window(path, (0, 0, 1, 1)).dtype
+
+    @property
+    def shape(self) -> Tuple[int, int]:
+        return self.height, self.width
+
+    def read(self, window: Window) -> np.ndarray:
+        """Pixels of ``(row, col, h, w)``, as (count, h, w)."""
+        row, col, height, width = window
+        if self._dataset is not None:
+            return self._dataset.read(
+                window=RioWindow(col, row, width, height))
+        array = read_window(self.path, window)
+        return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
+
+    def close(self) -> None:
+        if self._dataset is not None:
+            self._dataset.close()
+
+    def __enter__(self) -> 'RasterReader':
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class RasterWriter:
+    """A raster written by bands of rows, renamed into place on success.
+
+    With rasterio: a GeoTIFF tiled in ``BLOCK_SIZE`` blocks, DEFLATE
+    compressed, BigTIFF when needed, with the given CRS, transform, nodata
+    and (band 1) colour table. Without: an uncompressed TIFF written through
+    a memory map.
+
+    Use as a context manager: on an exception the temporary file is removed
+    and nothing appears under ``path``.
+
+    Args:
+        path (str): Final file name.
+        height, width, count (int): Size and bands.
+        dtype (str): Pixel type. Defaults to 'uint8'.
+        crs, transform: Georeference (rasterio objects), or None.
+        nodata (float, optional): Nodata value written in the header.
+        colormap (dict, optional): Class index -> RGBA for band 1.
+    """
+
+    def __init__(self,
+                 path: str,
+                 height: int,
+                 width: int,
+                 count: int = 1,
+                 dtype: str = 'uint8',
+                 crs=None,
+                 transform=None,
+                 nodata: Optional[float] = None,
+                 colormap: Optional[Dict[int, Sequence[int]]] = None) -> None:
+        os.makedirs(osp.dirname(path) or '.', exist_ok=True)
+        self.path, self.partial = path, _partial_path(path)
+        self.height, self.width, self.count = height, width, count
+        self._pending = []
+        self._next_row = 0
+        self._flushed = 0
+        if rasterio is not None:
+            profile = dict(
+                driver='GTiff', height=height, width=width, count=count,
+                dtype=dtype, crs=crs, transform=transform, nodata=nodata,
+                tiled=True, blockxsize=BLOCK_SIZE, blockysize=BLOCK_SIZE,
+                compress='deflate', BIGTIFF='IF_SAFER')
+            if transform is None:
+                profile.pop('transform')
+            with warnings.catch_warnings():
+                # An input without georeference gives an output without.
+                warnings.simplefilter('ignore', NotGeoreferencedWarning)
+                self._dataset = rasterio.open(self.partial, 'w', **profile)
+            if colormap is not None:
+                self._dataset.write_colormap(1, colormap)
+            self._memmap = None
+        else:
+            shape = (height, width) if count == 1 else (height, width, count)
+            self._dataset = None
+            self._memmap = tifffile.memmap(
+                self.partial, shape=shape, dtype=dtype,
+                photometric='minisblack')
+
+    def write(self, row: int, array: np.ndarray) -> None:
+        """Write rows ``row ...`` from ``array`` (count, n, W) or (n, W);
+        rows must come in order."""
+        array = array[None] if array.ndim == 2 else array
+        if row != self._next_row or array.shape[0] != self.count or (
+                array.shape[2] != self.width):
+            raise ValueError(
+                f'{self.path}: expected rows from {self._next_row} of shape '
+                f'({self.count}, n, {self.width}), got row {row} of shape '
+                f'{array.shape}')
+        self._pending.append(array)
+        self._next_row += array.shape[1]
+        if self._next_row - self._flushed >= BLOCK_SIZE or (
+                self._next_row == self.height):
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        rows = np.concatenate(self._pending, axis=1)
+        self._pending = []
+        first, count = self._flushed, rows.shape[1]
+        # Whole tile rows now, the remainder with the next rows.
+        if first + count < self.height:
+            count -= count % BLOCK_SIZE
+            if count < rows.shape[1]:
+                self._pending = [rows[:, count:]]
+            rows = rows[:, :count]
+        if self._dataset is not None:
+            self._dataset.write(
+                rows, window=RioWindow(0, first, self.width, count))
+        elif self.count == 1:
+            self._memmap[first:first + count] = rows[0]
+        else:
+            self._memmap[first:first + count] = rows.transpose(1, 2, 0)
+        self._flushed = first + count
+
+    def close(self) -> None:
+        """Finish the file and move it to its final name."""
+        if self._next_row != self.height:
+            self.abort()
+            raise ValueError(f'{self.path}: {self._next_row} of '
+                             f'{self.height} rows written')
+        self._flush()
+        self._release()
+        os.replace(self.partial, self.path)
+
+    def abort(self) -> None:
+        """Drop the temporary file."""
+        self._release()
+        if osp.exists(self.partial):
+            os.remove(self.partial)
+
+    def _release(self) -> None:
+        if self._dataset is not None:
+            self._dataset.close()
+            self._dataset = None
+        if self._memmap is not None:
+            self._memmap.flush()
+            del self._memmap
+            self._memmap = None
+
+    def __enter__(self) -> 'RasterWriter':
+        return self
+
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def write_colour_png(path: str, rgb: np.ndarray) -> None:
+    """Write an (H, W, 3) uint8 RGB picture as PNG, atomically."""
+    import cv2
+    os.makedirs(osp.dirname(path) or '.', exist_ok=True)
+    partial = _partial_path(path)
+    if not cv2.imwrite(partial, np.ascontiguousarray(rgb[..., ::-1])):
+        raise OSError(f'{path}: OpenCV failed to write the PNG')
+    os.replace(partial, path)

@@ -1,0 +1,3 @@
+from .blend_encoder_decoder import BlendEncoderDecoder
+
+__all__ = ['BlendEncoderDecoder']

@@ -1,0 +1,35 @@
+"""Helpers of the inference tests: GeoTIFFs with a real CRS (UTM 33N) and
+transform, a tiny LANet config."""
+import pytest
+
+rasterio = pytest.importorskip('rasterio')
+from rasterio.crs import CRS  # noqa: E402
+from rasterio.transform import from_origin  # noqa: E402
+
+UTM33 = CRS.from_epsg(32633)
+TRANSFORM = from_origin(368000.0, 5808000.0, 0.05, 0.05)
+
+
+def write_geotiff(path, array, crs=UTM33, transform=TRANSFORM, nodata=None):
+    """Write (C, H, W) or (H, W) as a GeoTIFF."""
+    array = array[None] if array.ndim == 2 else array
+    count, height, width = array.shape
+    with rasterio.open(str(path), 'w', driver='GTiff', height=height,
+                       width=width, count=count, dtype=array.dtype, crs=crs,
+                       transform=transform, nodata=nodata) as ds:
+        ds.write(array)
+    return str(path)
+
+
+def read_back(path):
+    """(bands, profile, crs, transform) of a written raster."""
+    with rasterio.open(path) as ds:
+        return ds.read(), ds.profile, ds.crs, ds.transform
+
+
+def tiny_config(num_classes=6):
+    """The tool tests' tiny LANet (sample config, 8-channel stem)."""
+    from mmseg_lanet.apis.predict_benchmark import _config
+    cfg = _config('tiny')
+    cfg.model.decode_head.num_classes = num_classes
+    return cfg

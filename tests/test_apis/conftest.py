@@ -1,0 +1,45 @@
+"""Fixtures of the inference tests: a tiny LANet with its initial weights
+and a synthetic scene as GeoTIFFs."""
+import numpy as np
+import pytest
+import torch
+
+from _raster_helpers import tiny_config, write_geotiff
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope='session')
+def scene():
+    from mmseg_lanet.datasets.synthetic import generate_scene, terrain_dsm
+    rng = np.random.default_rng(3)
+    scene = generate_scene(150, 130, rng)
+    return dict(image=scene.reflectance.transpose(2, 0, 1).copy(),
+                dsm=terrain_dsm(scene, 35., rng), labels=scene.labels)
+
+
+@pytest.fixture(scope='session')
+def rasters(tmp_path_factory, scene):
+    folder = tmp_path_factory.mktemp('rasters')
+    return dict(image=write_geotiff(folder / 'ortho.tif', scene['image']),
+                dsm=write_geotiff(folder / 'dsm.tif', scene['dsm']))
+
+
+@pytest.fixture(scope='session')
+def tiny_checkpoint(tmp_path_factory):
+    """A checkpoint of the tiny LANet with its initial weights."""
+    from mmseg_lanet.apis.predict_benchmark import save_random_checkpoint
+    folder = tmp_path_factory.mktemp('ckpt')
+    return save_random_checkpoint('tiny', str(folder / 'tiny.pth'))
+
+
+@pytest.fixture(scope='session')
+def tiny_model(tiny_checkpoint):
+    from mmseg_lanet.apis import load_segmentor
+    return load_segmentor(tiny_config(), tiny_checkpoint)

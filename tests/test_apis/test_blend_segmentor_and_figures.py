@@ -1,0 +1,83 @@
+"""The 'blend' test mode of BlendEncoderDecoder and the branch figure."""
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmengine.config import ConfigDict
+
+from mmseg.models.utils import resize
+from mmseg_lanet.apis import InputSpec, RasterInput
+from mmseg_lanet.models import BlendEncoderDecoder
+from mmseg_lanet.visualization import branch_predictions, draw_branch_figure
+
+
+@pytest.fixture(scope='module')
+def tile(tiny_model, rasters):
+    source = RasterInput(InputSpec.from_config(tiny_model.cfg),
+                         rasters['image'], dsm=rasters['dsm'])
+    pixels, _ = source.read((0, 0, *source.shape))
+    source.close()
+    return torch.from_numpy(pixels)[None]
+
+
+def _inference(model, images, **test_cfg):
+    model.test_cfg = ConfigDict(test_cfg)
+    shape = tuple(images.shape[2:])
+    with torch.no_grad():
+        return model.inference(images, [dict(
+            img_shape=shape, ori_shape=shape, pad_shape=shape,
+            padding_size=[0, 0, 0, 0])])
+
+
+def test_blend_mode(tiny_model, tile):
+    assert isinstance(tiny_model, BlendEncoderDecoder)
+    whole = _inference(tiny_model, tile, mode='whole')
+    # One window as large as the tile: the whole-tile log-probabilities.
+    single = _inference(tiny_model, tile, mode='blend', crop_size=(256, 256),
+                        stride=(128, 128))
+    # (float16 band: probabilities within 1e-3)
+    torch.testing.assert_close(single.exp(), whole.softmax(1), atol=1e-3,
+                               rtol=0)
+    blended = _inference(tiny_model, torch.cat([tile, tile.flip(3)]),
+                         mode='blend', crop_size=(64, 64), stride=(48, 48),
+                         batch_size=5)
+    assert blended.shape == (2, 6, 150, 130)
+    torch.testing.assert_close(blended.exp().sum(1),
+                               torch.ones(2, 150, 130), atol=1e-4, rtol=0)
+    # Each image of the batch on its own.
+    torch.testing.assert_close(blended[1:].exp(), _inference(
+        tiny_model, tile.flip(3), mode='blend', crop_size=(64, 64),
+        stride=(48, 48)).exp(), atol=1e-3, rtol=0)
+    # MMSeg's modes are untouched.
+    slide = _inference(tiny_model, tile, mode='slide', crop_size=(64, 64),
+                       stride=(48, 48))
+    assert slide.shape == (1, 6, 150, 130)
+    tiny_model.test_cfg = ConfigDict(mode='whole')
+
+
+def test_branch_predictions(tiny_model, tile):
+    maps = branch_predictions(tiny_model, tile)
+    assert set(maps) == {'high', 'high_pam', 'low', 'low_pam', 'low_aem',
+                         'fused'}
+    assert all(m.shape == (1, 150, 130) for m in maps.values())
+    with torch.no_grad():
+        feats = tiny_model.extract_feat(tile)
+        branches = tiny_model.decode_head.forward_branches(feats)
+        fused = tiny_model.encode_decode(tile, [dict(img_shape=(150, 130))])
+    torch.testing.assert_close(maps['fused'], fused.argmax(1))
+    # After their modules, the branches are the head's own logits.
+    for key, branch in (('high_pam', 'high'), ('low_aem', 'low')):
+        expected = resize(branches[branch], size=(150, 130),
+                          mode='bilinear').argmax(1)
+        assert (maps[key] == expected).float().mean() > 0.999
+
+
+def test_branch_figure_png(tiny_model, rasters, scene, tmp_path):
+    label = tmp_path / 'label.png'
+    cv2.imwrite(str(label), scene['labels'])
+    out = tmp_path / 'figure.png'
+    maps = draw_branch_figure(tiny_model, rasters['image'], str(out),
+                              rasters['dsm'], str(label))
+    picture = cv2.imread(str(out))
+    assert picture is not None and picture.shape[0] > 300
+    assert maps['fused'].shape == (150, 130)

@@ -1,0 +1,263 @@
+"""predict_raster and RasterInferencer on GeoTIFFs with a real CRS."""
+import os
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+
+from _raster_helpers import (TRANSFORM, UTM33, read_back, tiny_config,
+                             write_geotiff)
+from mmseg_lanet.apis import (InputSpec, PredictOptions, RasterInferencer,
+                              RasterInput, load_segmentor, predict_raster)
+from mmseg_lanet.datasets.isprs_classes import ISPRS_PALETTE
+
+BOUNDED = dict(window=(64, 64), stride=(48, 48), batch_size=3,
+               mode='bounded')
+
+
+def _labels(path):
+    return read_back(path)[0][0]
+
+
+def test_label_geotiff_georeferenced(tiny_model, rasters, tmp_path):
+    options = PredictOptions(probabilities=True, **BOUNDED)
+    result = predict_raster(tiny_model, rasters['image'], str(tmp_path),
+                            rasters['dsm'], options)
+    assert result['status'] == 'done' and result['mode'] == 'bounded'
+    # 150 x 130, windows 64 every 48: rows 0 48 86, cols 0 48 66.
+    assert (result['windows'], result['skipped']) == (9, 0)
+    assert result['band_shape'] == (6, 64, 130)
+    labels, profile, crs, transform = read_back(result['paths']['labels'])
+    assert crs == UTM33 and transform == TRANSFORM
+    assert labels.shape == (1, 150, 130) and labels.dtype == np.uint8
+    assert profile['nodata'] == 255 and profile['tiled']
+    assert profile['compress'] == 'deflate'
+    assert labels.max() <= 5
+    with pytest.importorskip('rasterio').open(
+            result['paths']['labels']) as ds:
+        assert ds.colormap(1)[1] == (*ISPRS_PALETTE[1], 255)
+    probs, profile, crs, transform = read_back(
+        result['paths']['probabilities'])
+    assert probs.shape == (6, 150, 130) and probs.dtype == np.uint8
+    assert crs == UTM33 and transform == TRANSFORM
+    # Quantised probabilities sum to 255 up to rounding; the label's is the
+    # largest (ties of the untrained model's near-uniform ones allowed).
+    assert np.abs(probs.sum(0, dtype=int) - 255).max() <= 3
+    np.testing.assert_array_equal(
+        np.take_along_axis(probs, labels.astype(int), 0)[0], probs.max(0))
+    import cv2
+    quicklook = cv2.imread(result['paths']['quicklook'])[..., ::-1]
+    assert quicklook.shape == (150, 130, 3)
+    np.testing.assert_array_equal(
+        quicklook, np.asarray(ISPRS_PALETTE, np.uint8)[labels[0]])
+    assert sorted(os.listdir(tmp_path)) == [
+        'ortho.tif', 'ortho_colour.png', 'ortho_probs.tif']
+
+
+def test_whole_and_bounded_agree(tiny_model, rasters, tmp_path):
+    """Bounded mode blends windows of 64 with context cut at their borders;
+    the documented tolerance of the tiny (untrained) model's labels is 90 %
+    pixel agreement with whole-raster mode (a trained model agrees far
+    better: see the README's sample figures)."""
+    whole = predict_raster(tiny_model, rasters['image'], str(tmp_path / 'w'),
+                           rasters['dsm'], PredictOptions(mode='whole'))
+    assert whole['mode'] == 'whole' and whole['windows'] == 1
+    assert whole['band_shape'] == (6, 150, 130)
+    bounded = predict_raster(tiny_model, rasters['image'],
+                             str(tmp_path / 'b'), rasters['dsm'],
+                             PredictOptions(**BOUNDED))
+    agreement = (_labels(whole['paths']['labels']) == _labels(
+        bounded['paths']['labels'])).mean()
+    assert agreement >= 0.9
+    # Whole mode is the model's own whole-image prediction.
+    source = RasterInput(InputSpec.from_config(tiny_model.cfg),
+                         rasters['image'], dsm=rasters['dsm'])
+    pixels, _ = source.read((0, 0, 150, 130))
+    source.close()
+    with torch.no_grad():
+        logits = tiny_model.encode_decode(
+            torch.from_numpy(pixels)[None],
+            [dict(img_shape=(150, 130), ori_shape=(150, 130))])
+    # Up to the float16 band: labels may differ only where the two best
+    # classes are within its rounding.
+    top2 = logits[0].softmax(0).topk(2, dim=0).values
+    clear = (top2[0] - top2[1] > 2e-3).numpy()
+    labels = _labels(whole['paths']['labels'])
+    np.testing.assert_array_equal(labels[clear],
+                                  logits[0].argmax(0).numpy()[clear])
+
+
+def test_auto_mode_follows_memory_budget():
+    options = PredictOptions(mode='auto', max_memory=1.)
+    assert options.whole((1000, 1000))
+    assert not options.whole((100000, 100000))
+    with pytest.raises(ValueError, match="mode must be 'auto', 'whole'"):
+        PredictOptions(mode='slide')
+
+
+@pytest.mark.parametrize('dsm_mode', ['global', 'per_tile'])
+def test_normalisation_matches_test_pipeline(tiny_model, rasters, scene,
+                                             dsm_mode):
+    """Per-band mean/std and NormalizeDSM as the test pipeline; 'per_tile'
+    with whole-raster statistics gathered window by window."""
+    import dataclasses
+    spec = InputSpec.from_config(tiny_model.cfg)
+    assert spec.bands == ('R', 'G', 'B', 'NIR', 'nDSM')
+    # The sample config's: NormalizeDSM(mode='global') with fixed stats.
+    assert spec.dsm_mode == 'global'
+    assert (spec.dsm_mean, spec.dsm_std) == (
+        tiny_model.cfg.dsm_mean, tiny_model.cfg.dsm_std)
+    dsm = scene['dsm'].astype(np.float64)
+    if dsm_mode == 'per_tile':
+        spec = dataclasses.replace(spec, dsm_mode='per_tile', dsm_mean=None,
+                                   dsm_std=None)
+        mean, std = dsm.mean(), max(dsm.std(), 1.0)
+    else:
+        mean, std = spec.dsm_mean, spec.dsm_std
+    source = RasterInput(spec, rasters['image'], dsm=rasters['dsm'])
+    pixels, valid = source.read((10, 20, 30, 40))
+    source.close()
+    assert valid is None and pixels.shape == (5, 30, 40)
+    np.testing.assert_allclose(
+        pixels[4], (scene['dsm'][10:40, 20:60] - mean) / std, rtol=1e-4,
+        atol=1e-4)
+    band_mean = np.asarray(spec.mean[:4], np.float32)[:, None, None]
+    band_std = np.asarray(spec.std[:4], np.float32)[:, None, None]
+    np.testing.assert_allclose(
+        pixels[:4], (scene['image'][:, 10:40, 20:60] - band_mean) / band_std,
+        rtol=1e-5)
+
+
+def test_band_order_from_option(tiny_model, rasters, scene, tmp_path):
+    # The file stores NIR, R, G, B plus an extra band; --bands names them.
+    shuffled = np.concatenate([scene['image'][[3, 0, 1, 2]],
+                               scene['image'][:1]])
+    path = write_geotiff(tmp_path / 'nrgb.tif', shuffled)
+    options = PredictOptions(file_bands=('NIR', 'R', 'G', 'B', 'pan'),
+                             mode='whole', quicklook=False)
+    out = predict_raster(tiny_model, path, str(tmp_path / 'a'),
+                         rasters['dsm'], options)
+    reference = predict_raster(tiny_model, rasters['image'],
+                               str(tmp_path / 'b'), rasters['dsm'],
+                               PredictOptions(mode='whole', quicklook=False))
+    np.testing.assert_array_equal(_labels(out['paths']['labels']),
+                                  _labels(reference['paths']['labels']))
+
+
+def test_nodata_pixels_and_skipped_windows(tiny_model, rasters, scene,
+                                           tmp_path):
+    image = scene['image'].copy()
+    image[:, :70] = 0  # the first row of windows is all nodata
+    image[:, 100, 5] = 0
+    path = write_geotiff(tmp_path / 'holes.tif', image, nodata=0)
+    result = predict_raster(tiny_model, path, str(tmp_path / 'out'),
+                            rasters['dsm'], PredictOptions(**BOUNDED))
+    assert result['skipped'] == 3 and result['predicted'] == 6
+    labels = _labels(result['paths']['labels'])
+    nodata = np.all(image == 0, axis=0)
+    np.testing.assert_array_equal(labels == 255, nodata)
+    # --nodata 0 on a file without nodata: all-zero pixels.
+    plain = write_geotiff(tmp_path / 'plain.tif', image)
+    again = predict_raster(tiny_model, plain, str(tmp_path / 'out2'),
+                           rasters['dsm'],
+                           PredictOptions(nodata=0, **BOUNDED))
+    np.testing.assert_array_equal(_labels(again['paths']['labels']), labels)
+
+
+def _error(tiny_model, tmp_path, image, dsm, match, options=None):
+    with pytest.raises(ValueError, match=match):
+        predict_raster(tiny_model, image, str(tmp_path / 'out'), dsm,
+                       options or PredictOptions(**BOUNDED))
+    assert not osp.exists(tmp_path / 'out' / 'ortho.tif')
+
+
+def test_bad_image_errors_name_the_file(tiny_model, rasters, scene, tmp_path):
+    three = write_geotiff(tmp_path / 'rgb.tif', scene['image'][:3])
+    _error(tiny_model, tmp_path, three, rasters['dsm'],
+           f"{three}: has 3 band\\(s\\), expected 4 \\(R, G, B, NIR\\)")
+    wide = write_geotiff(tmp_path / 'wide.tif',
+                         scene['image'].astype(np.uint16) * 200)
+    _error(tiny_model, tmp_path, wide, rasters['dsm'],
+           f'{wide}: pixel type uint16, but the model was trained on 8-bit')
+    text = tmp_path / 'notes.tif'
+    text.write_text('hello')
+    _error(tiny_model, tmp_path, str(text), rasters['dsm'],
+           f'{text}: not a raster file')
+    _error(tiny_model, tmp_path, rasters['image'], None,
+           f"{rasters['image']}: the model takes band 'nDSM'; give its "
+           'height raster with --dsm')
+    _error(tiny_model, tmp_path, rasters['image'], rasters['dsm'],
+           f"{rasters['image']}: lacks band\\(s\\) \\['NIR'\\]",
+           PredictOptions(file_bands=('R', 'G', 'B', 'IR')))
+
+
+@pytest.mark.parametrize('what,kwargs', [
+    ('size', dict(array=np.zeros((150, 120), np.float32))),
+    ('CRS', dict(crs='EPSG:32632')),
+    ('transform', dict(transform=TRANSFORM @ TRANSFORM.translation(1, 0))),
+])
+def test_height_raster_must_match_its_image(tiny_model, rasters, scene,
+                                            tmp_path, what, kwargs):
+    array = kwargs.pop('array', scene['dsm'])
+    dsm = write_geotiff(tmp_path / 'dsm_bad.tif', array, **kwargs)
+    _error(tiny_model, tmp_path, rasters['image'], dsm,
+           f"{dsm}: {what} .* differs from its image {rasters['image']}")
+
+
+def test_checkpoint_of_other_classes(tiny_checkpoint, tmp_path):
+    with pytest.raises(ValueError,
+                       match=f'{tiny_checkpoint}: trained for 6 classes, the'
+                       ' config has 4'):
+        load_segmentor(tiny_config(num_classes=4), tiny_checkpoint)
+
+
+def test_inferencer_folders_overwrite_and_resume(tiny_checkpoint, rasters,
+                                                 scene, tmp_path,
+                                                 monkeypatch):
+    folder = tmp_path / 'tiles'
+    folder.mkdir()
+    for name in ('a.tif', 'b.tif'):
+        write_geotiff(folder / name, scene['image'])
+    dsm_folder = tmp_path / 'dsm'
+    dsm_folder.mkdir()
+    for name in ('a.tif', 'b.tif'):
+        write_geotiff(dsm_folder / name, scene['dsm'])
+    inferencer = RasterInferencer(tiny_config(), tiny_checkpoint,
+                                  options=PredictOptions(**BOUNDED))
+    (tmp_path / 'empty').mkdir()
+    with pytest.raises(ValueError, match=f'{tmp_path / "empty"}: folder '
+                       'holds no raster file'):
+        inferencer(str(tmp_path / 'empty'), str(tmp_path / 'out'))
+    with pytest.raises(ValueError, match=f'{folder}: output folder would '
+                       f'overwrite the input {folder / "a.tif"}'):
+        inferencer(str(folder), str(folder), str(dsm_folder))
+
+    # Interrupted in the middle of the second raster: the first is
+    # complete, the second leaves no file under a final name.
+    import mmseg_lanet.apis.raster_inference as module
+    original = module.blended_inference
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            read, predict, write = args[:3]
+            write(0, torch.full((6, 5, 130), 1 / 6),
+                  torch.ones(5, 130, dtype=torch.bool))
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, 'blended_inference', interrupted)
+    out = tmp_path / 'out'
+    with pytest.raises(KeyboardInterrupt):
+        inferencer(str(folder), str(out), str(dsm_folder), progress=False)
+    assert sorted(os.listdir(out)) == ['a.tif', 'a_colour.png']
+    monkeypatch.setattr(module, 'blended_inference', original)
+    results = inferencer(str(folder), str(out), str(dsm_folder),
+                         progress=False)
+    assert [r['status'] for r in results] == ['skipped', 'done']
+    assert sorted(os.listdir(out)) == ['a.tif', 'a_colour.png', 'b.tif',
+                                       'b_colour.png']
+    np.testing.assert_array_equal(_labels(str(out / 'a.tif')),
+                                  _labels(str(out / 'b.tif')))

@@ -1,0 +1,107 @@
+"""Georeferenced rasters: windows in, tiled compressed GeoTIFF out."""
+import os
+
+import numpy as np
+import pytest
+
+rasterio = pytest.importorskip('rasterio')
+from rasterio.crs import CRS  # noqa: E402
+from rasterio.transform import from_origin  # noqa: E402
+
+from mmseg_lanet.datasets.georaster import (BLOCK_SIZE, RasterReader,  # noqa: E402
+                                            RasterWriter)
+
+UTM33 = CRS.from_epsg(32633)
+TRANSFORM = from_origin(368000.0, 5808000.0, 0.05, 0.05)
+
+
+def _write_geotiff(path, array, nodata=None):
+    count, height, width = array.shape
+    with rasterio.open(path, 'w', driver='GTiff', height=height, width=width,
+                       count=count, dtype=array.dtype, crs=UTM33,
+                       transform=TRANSFORM, nodata=nodata) as ds:
+        ds.write(array)
+
+
+def test_reader_windows_and_georeference(tmp_path):
+    array = np.arange(3 * 20 * 30, dtype=np.uint16).reshape(3, 20, 30)
+    path = str(tmp_path / 'ortho.tif')
+    _write_geotiff(path, array, nodata=0)
+    with RasterReader(path) as reader:
+        assert (reader.height, reader.width, reader.count) == (20, 30, 3)
+        assert reader.dtype == np.uint16
+        assert reader.crs == UTM33 and reader.transform == TRANSFORM
+        assert reader.nodata == 0
+        np.testing.assert_array_equal(reader.read((5, 7, 4, 6)),
+                                      array[:, 5:9, 7:13])
+
+
+def test_reader_rejects_non_raster(tmp_path):
+    path = tmp_path / 'notes.tif'
+    path.write_text('not a raster')
+    with pytest.raises(ValueError, match=f'{path}: not a raster file'):
+        RasterReader(str(path))
+    with pytest.raises(FileNotFoundError, match='raster file not found: .*'
+                       'missing.tif'):
+        RasterReader(str(tmp_path / 'missing.tif'))
+
+
+def test_writer_tiled_compressed_georeferenced(tmp_path):
+    height, width = BLOCK_SIZE + 44, 70
+    labels = (np.arange(height * width) % 7).astype(np.uint8).reshape(
+        height, width)
+    path = str(tmp_path / 'out' / 'labels.tif')
+    with RasterWriter(path, height, width, crs=UTM33, transform=TRANSFORM,
+                      nodata=255, colormap={1: (0, 0, 255, 255)}) as writer:
+        # Bands of rows of any height, in order.
+        for first in range(0, height, 37):
+            writer.write(first, labels[first:first + 37])
+        assert not os.path.exists(path)  # only the temporary name so far
+    with rasterio.open(path) as ds:
+        assert ds.crs == UTM33 and ds.transform == TRANSFORM
+        assert ds.nodata == 255 and ds.dtypes == ('uint8', )
+        assert ds.profile['tiled'] and ds.compression.value == 'DEFLATE'
+        assert ds.block_shapes == [(BLOCK_SIZE, BLOCK_SIZE)]
+        assert ds.colormap(1)[1] == (0, 0, 255, 255)
+        np.testing.assert_array_equal(ds.read(1), labels)
+    assert os.listdir(tmp_path / 'out') == ['labels.tif']
+
+
+def test_writer_interrupted_leaves_nothing(tmp_path):
+    path = str(tmp_path / 'labels.tif')
+    with pytest.raises(RuntimeError, match='stop'):
+        with RasterWriter(path, 30, 20, count=2) as writer:
+            writer.write(0, np.zeros((2, 10, 20), np.uint8))
+            raise RuntimeError('stop')
+    assert os.listdir(tmp_path) == []
+    with RasterWriter(path, 30, 20) as writer:
+        with pytest.raises(ValueError, match=r'expected rows from 0'):
+            writer.write(10, np.zeros((10, 20), np.uint8))
+        writer.write(0, np.zeros((30, 20), np.uint8))
+    assert os.listdir(tmp_path) == ['labels.tif']
+
+
+def test_plain_tiff_without_rasterio(tmp_path, monkeypatch):
+    """Without the [geo] extra: windows through raster_io, uncompressed TIFF
+    output without georeference."""
+    import mmseg_lanet.datasets.georaster as georaster
+    from mmseg_lanet.datasets.raster_io import read_raster, write_raster
+    monkeypatch.setattr(georaster, 'rasterio', None)
+    array = np.arange(20 * 30 * 4, dtype=np.uint8).reshape(20, 30, 4)
+    path = str(tmp_path / 'plain.tif')
+    write_raster(path, array)
+    with RasterReader(path) as reader:
+        assert (reader.height, reader.width, reader.count) == (20, 30, 4)
+        assert reader.dtype == np.uint8 and reader.crs is None
+        np.testing.assert_array_equal(reader.read((2, 3, 5, 6)),
+                                      array[2:7, 3:9].transpose(2, 0, 1))
+    text = tmp_path / 'notes.txt'
+    text.write_text('x')
+    with pytest.raises(ValueError, match=f'{text}: not a raster file this '
+                       'installation reads'):
+        RasterReader(str(text))
+    out = str(tmp_path / 'labels.tif')
+    with RasterWriter(out, 20, 30) as writer:
+        writer.write(0, array[:12, :, 0])
+        writer.write(12, array[12:, :, 0])
+    np.testing.assert_array_equal(read_raster(out), array[..., 0])

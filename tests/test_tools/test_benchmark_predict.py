@@ -1,0 +1,36 @@
+"""benchmark_predict in a small mode: structure of its figures (the real
+figures are in the README)."""
+import os.path as osp
+import sys
+
+from _tool_helpers import REPO
+
+sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
+import benchmark_predict  # noqa: E402
+
+from mmseg_lanet.apis.predict_benchmark import summarise  # noqa: E402
+
+
+def test_small_benchmark(tmp_path):
+    rows = benchmark_predict.main([
+        '--work-dir', str(tmp_path), '--sizes', '64', '--methods', 'predict',
+        'blend', '--model', 'tiny', '--window', '32', '32',
+        '--stride', '24', '24', '--threads', '1'
+    ])
+    assert [(r['size'], r['method']) for r in rows] == [(64, 'predict'),
+                                                        (64, 'blend')]
+    for row in rows:
+        assert row['seconds'] > 0 and row['peak_rss_mib'] > 50
+    assert rows[0]['windows'] == 9  # 64 = windows of 32 at 0, 24, 32
+    assert [r['batch_size'] for r in rows] == [4, 4]
+    assert osp.isfile(tmp_path / 'out_predict_64' / 'ortho_64.tif')
+
+
+def test_summary_ratios():
+    rows = [dict(size=2048, method='predict', peak_rss_mib=1000.),
+            dict(size=12000, method='predict', peak_rss_mib=1100.),
+            dict(size=2048, method='slide', seconds=30.),
+            dict(size=2048, method='blend', seconds=10.)]
+    assert summarise(rows) == [
+        'peak RSS 12000^2 / 2048^2 (bounded predict): 1.10 (target <= 1.2)',
+        '2048^2: MMSeg slide / blend time: 3.00x']

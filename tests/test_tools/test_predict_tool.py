@@ -1,0 +1,82 @@
+"""tools/predict.py on a folder of GeoTIFFs, then rerun; tools/test.py in the
+'blend' mode with a confusion matrix picture."""
+import os
+import os.path as osp
+
+import numpy as np
+import pytest
+
+from _tool_helpers import REPO, SAMPLE_CONFIG, python, run_ok
+
+rasterio = pytest.importorskip('rasterio')
+
+PREDICT = osp.join(REPO, 'tools', 'predict.py')
+TEST = osp.join(REPO, 'tools', 'test.py')
+TINY_MODEL = [
+    'model.backbone.stem_channels=8', 'model.backbone.base_channels=8',
+    'model.decode_head.in_channels=[8,64]', 'model.decode_head.channels=16',
+    'model.decode_head.low_channels=8'
+]
+
+
+@pytest.fixture(scope='module')
+def checkpoint(tmp_path_factory):
+    from mmseg_lanet.apis.predict_benchmark import save_random_checkpoint
+    folder = tmp_path_factory.mktemp('ckpt')
+    return save_random_checkpoint('tiny', str(folder / 'tiny.pth'))
+
+
+def test_predict_folder_then_rerun(checkpoint, sample_root, tmp_path):
+    from rasterio.crs import CRS
+    from rasterio.transform import from_origin
+    from mmseg_lanet.datasets.raster_io import read_raster
+    images, dsms = tmp_path / 'images', tmp_path / 'dsm'
+    images.mkdir()
+    dsms.mkdir()
+    geo = dict(crs=CRS.from_epsg(32633),
+               transform=from_origin(368000., 5808000., 0.05, 0.05))
+    for name in ('2_13', '4_14'):
+        for folder, sub in ((images, 'img_dir'), (dsms, 'dsm_dir')):
+            array = read_raster(osp.join(sample_root, sub, 'val',
+                                         f'{name}.tif'))
+            array = array[None] if array.ndim == 2 else array.transpose(
+                2, 0, 1)
+            with rasterio.open(str(folder / f'{name}.tif'), 'w',
+                               driver='GTiff', height=array.shape[1],
+                               width=array.shape[2], count=array.shape[0],
+                               dtype=array.dtype, **geo) as ds:
+                ds.write(array)
+    out = tmp_path / 'maps'
+    args = python(PREDICT, SAMPLE_CONFIG, checkpoint, str(images), '--dsm',
+                  str(dsms), '--out-dir', str(out), '--device', 'cpu',
+                  '--mode', 'bounded', '--window', '128', '--stride', '96',
+                  '--batch-size', '4', '--cfg-options', *TINY_MODEL)
+    log = run_ok(args, cwd=str(tmp_path))
+    assert 'bounded, 9 window(s) predicted, 0 all nodata' in log, log
+    assert sorted(os.listdir(out)) == ['2_13.tif', '2_13_colour.png',
+                                       '4_14.tif', '4_14_colour.png']
+    with rasterio.open(str(out / '2_13.tif')) as ds:
+        assert ds.crs == geo['crs'] and ds.transform == geo['transform']
+        assert ds.shape == (320, 320) and ds.nodata == 255
+        assert ds.read(1).max() <= 5
+    log = run_ok(args, cwd=str(tmp_path))
+    assert log.count('(already done)') == 2
+
+
+
+def test_test_tool_blend_mode_and_confusion_matrix(checkpoint, sample_root,
+                                                   tmp_path):
+    import cv2
+    png = tmp_path / 'confusion.png'
+    log = run_ok(python(
+        TEST, SAMPLE_CONFIG, checkpoint, '--work-dir', str(tmp_path),
+        '--confusion-matrix', str(png), '--cfg-options', *TINY_MODEL,
+        f'test_dataloader.dataset.data_root={sample_root}',
+        'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False',
+        'model.test_cfg.mode=blend', 'model.test_cfg.crop_size=(128,128)',
+        'model.test_cfg.stride=(96,96)', 'model.test_cfg.batch_size=4'),
+        cwd=str(tmp_path))
+    assert 'Iter(test)' in log and ' OA: ' in log
+    picture = cv2.imread(str(png))
+    assert picture is not None and np.prod(picture.shape[:2]) > 300 * 300

@@ -1,0 +1,48 @@
+"""Time and peak memory of raster inference: bounded predict on several
+raster sizes, MMSeg slide vs batched blend (see
+mmseg_lanet.apis.predict_benchmark).
+
+CPU (memory and speed):
+  python tools/analysis_tools/benchmark_predict.py --sizes 2048 12000 \
+      --methods predict --model tiny
+  python tools/analysis_tools/benchmark_predict.py --sizes 2048 \
+      --methods slide blend --model r50
+GPU (batched windows vs MMSeg slide):
+  python tools/analysis_tools/benchmark_predict.py --device cuda \
+      --sizes 6000 --methods slide blend --model r50 --batch-size 16
+"""
+import argparse
+import json
+
+from mmseg_lanet.apis.predict_benchmark import (MODELS, benchmark,
+                                                summarise)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--work-dir', default='work_dirs/benchmark_predict')
+    parser.add_argument('--sizes', type=int, nargs='+', default=[2048, 12000])
+    parser.add_argument(
+        '--methods', nargs='+', default=['predict', 'slide', 'blend'],
+        choices=['predict', 'predict-whole', 'slide', 'blend'])
+    parser.add_argument('--model', choices=sorted(MODELS), default='r50')
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--window', type=int, nargs=2, default=[512, 512])
+    parser.add_argument('--stride', type=int, nargs=2, default=[341, 341])
+    parser.add_argument('--batch-size', type=int, default=4)
+    parser.add_argument('--threads', type=int, help='torch CPU threads')
+    parser.add_argument('--json', help='also write the rows as JSON here')
+    args = parser.parse_args(argv)
+    rows = benchmark(args.work_dir, args.sizes, args.methods, args.model,
+                     args.device, args.window, args.stride, args.batch_size,
+                     args.threads)
+    for line in summarise(rows):
+        print(line)
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(rows, f, indent=1)
+    return rows
+
+
+if __name__ == '__main__':
+    main()

@@ -173,9 +173,11 @@ class RasterWriter:
         else:
             shape = (height, width) if count == 1 else (height, width, count)
             self._dataset = None
+            # 'contig': C bands as samples of one page; without it tifffile
+            # stores (H, W, C) as H pages of W x C.
             self._memmap = tifffile.memmap(
                 self.partial, shape=shape, dtype=dtype,
-                photometric='minisblack')
+                photometric='minisblack', planarconfig='contig')
 
     def write(self, row: int, array: np.ndarray) -> None:
         """Write rows ``row ...`` from ``array`` (count, n, W) or (n, W);

@@ -105,3 +105,8 @@ def test_plain_tiff_without_rasterio(tmp_path, monkeypatch):
         writer.write(0, array[:12, :, 0])
         writer.write(12, array[12:, :, 0])
     np.testing.assert_array_equal(read_raster(out), array[..., 0])
+    bands = str(tmp_path / 'bands.tif')
+    with RasterWriter(bands, 20, 30, count=4) as writer:
+        writer.write(0, array[:12].transpose(2, 0, 1))
+        writer.write(12, array[12:].transpose(2, 0, 1))
+    np.testing.assert_array_equal(read_raster(bands), array)

@@ -111,9 +111,16 @@ def segmentor_logits(model: torch.nn.Module):
 
 class _LabelSink:
     """Receives final rows: labels (and probabilities) to their writers, a
-    strided copy to the quicklook."""
+    strided copy to the quicklook.
 
-    def __init__(self, writers: Dict[str, RasterWriter], step: int):
+    Args:
+        writers (dict): ``labels`` (and ``probabilities``) writers.
+        step (int, optional): Keep every ``step``-th row and column of the
+            labels for the quicklook; None keeps nothing.
+    """
+
+    def __init__(self, writers: Dict[str, RasterWriter],
+                 step: Optional[int]):
         self.writers, self.step = writers, step
         self.quicklook_rows: List[np.ndarray] = []
         self.trim_heap = heap_trimmer()
@@ -127,8 +134,11 @@ class _LabelSink:
             quantised[:, ~valid] = 0
             self.writers['probabilities'].write(first,
                                                 quantised.cpu().numpy())
-        offset = (-first) % self.step
-        self.quicklook_rows.append(labels[offset::self.step, ::self.step])
+        if self.step is not None:
+            offset = (-first) % self.step
+            # A copy: a strided view would keep every label row alive.
+            self.quicklook_rows.append(
+                labels[offset::self.step, ::self.step].copy())
         self.trim_heap()
 
 
@@ -188,7 +198,7 @@ def predict_raster(model: torch.nn.Module,
                     paths['probabilities'], *size, count=num_classes, **geo))
             # Closed in reverse order: labels are renamed last.
             step = max(1, math.ceil(max(size) / QUICKLOOK_SIZE))
-            sink = _LabelSink(writers, step)
+            sink = _LabelSink(writers, step if options.quicklook else None)
 
             def read(win):
                 pixels, valid = source.read(win)

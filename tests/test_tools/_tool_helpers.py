@@ -2,6 +2,7 @@
 import os
 import os.path as osp
 import re
+import socket
 import subprocess
 import sys
 
@@ -34,6 +35,14 @@ def tiny_options(data_root, iters=4):
         'default_hooks.checkpoint.interval=2',
         'default_hooks.logger.interval=1',
     ]
+
+
+def free_port():
+    """A TCP port free now, for a torchrun rendezvous: a fixed port fails
+    with EADDRINUSE when another run of the suite shares the machine."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return str(sock.getsockname()[1])
 
 
 def run(args, cwd, timeout=300, env=None):

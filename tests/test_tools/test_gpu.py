@@ -5,8 +5,8 @@ import os.path as osp
 import pytest
 import torch
 
-from _tool_helpers import (REPO, SAMPLE_CONFIG, final_metrics, python,
-                           run_ok, tiny_options)
+from _tool_helpers import (REPO, SAMPLE_CONFIG, final_metrics, free_port,
+                           python, run_ok, tiny_options)
 
 pytestmark = [
     pytest.mark.gpu,
@@ -55,7 +55,7 @@ def test_dist_train_one_gpu_nccl(sample_root, tmp_path):
     log = run_ok(['bash', osp.join(REPO, 'tools', 'dist_train.sh'),
                   SAMPLE_CONFIG, '1', '--work-dir', work_dir,
                   '--cfg-options', *tiny_options(sample_root, iters=4)],
-                 cwd=work_dir, env={'PORT': '29541'}, timeout=400)
+                 cwd=work_dir, env={'PORT': free_port()}, timeout=400)
     assert 'Distributed training: True' in log
     assert "'backend': 'nccl'" in log
     assert 'Iter(train) [4/4]' in log

@@ -9,7 +9,7 @@ import os.path as osp
 import torch
 
 from _tool_helpers import (MMSEG_TOOLS, REPO, SAMPLE_CONFIG, final_metrics,
-                       python, run, run_ok, tiny_options)
+                           free_port, python, run, run_ok, tiny_options)
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 TEST = osp.join(REPO, 'tools', 'test.py')
@@ -96,7 +96,7 @@ def test_two_process_cpu_training(sample_root, tmp_path):
     log = run_ok(['bash', osp.join(REPO, 'tools', 'dist_train.sh'),
                   SAMPLE_CONFIG, '2', '--work-dir', work_dir,
                   '--cfg-options', *options],
-                 cwd=work_dir, env={'PORT': '29531'}, timeout=400)
+                 cwd=work_dir, env={'PORT': free_port()}, timeout=400)
     assert 'Distributed training: True' in log
     assert "'backend': 'gloo'" in log
     assert 'Iter(train) [4/4]' in log and 'Iter(train) [5/' not in log
@@ -110,7 +110,7 @@ def test_two_process_cpu_training(sample_root, tmp_path):
         run_ok(['bash', osp.join(REPO, 'tools', 'dist_test.sh'),
                 SAMPLE_CONFIG, ckpt, '2', '--work-dir', work_dir,
                 '--cfg-options', *options],
-               cwd=work_dir, env={'PORT': '29532'}, timeout=400), 'test')
+               cwd=work_dir, env={'PORT': free_port()}, timeout=400), 'test')
     # Each rank predicts part of the tiles: equal metrics mean the
     # confusion matrices of both ranks were gathered.
     assert both == single

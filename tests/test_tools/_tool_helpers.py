@@ -34,6 +34,9 @@ def tiny_options(data_root, iters=4):
         f'param_scheduler.0.end={iters}',
         'default_hooks.checkpoint.interval=2',
         'default_hooks.logger.interval=1',
+    ] + [  # 4 iterations and 3 tiles: loader processes only cost start-ups
+        f'{split}_dataloader.{option}' for split in ('train', 'val', 'test')
+        for option in ('num_workers=0', 'persistent_workers=False')
     ]
 
 

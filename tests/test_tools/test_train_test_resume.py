@@ -92,7 +92,11 @@ def test_train_test_resume_with_mmseg_tools(sample_root, tmp_path):
 
 def test_two_process_cpu_training(sample_root, tmp_path):
     work_dir = str(tmp_path)
-    options = tiny_options(sample_root, iters=4)
+    # The config's loader processes: with the loading in the main process
+    # a rank once aborted at exit ('terminate called without an active
+    # exception') after a finished run.
+    options = [o for o in tiny_options(sample_root, iters=4)
+               if '_workers=' not in o]
     log = run_ok(['bash', osp.join(REPO, 'tools', 'dist_train.sh'),
                   SAMPLE_CONFIG, '2', '--work-dir', work_dir,
                   '--cfg-options', *options],

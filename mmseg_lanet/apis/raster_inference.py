@@ -13,10 +13,10 @@ from tqdm import tqdm
 
 from ..datasets.georaster import RasterWriter, gdal_env, write_colour_png
 from ..datasets.isprs_classes import IGNORE_INDEX, ISPRS_PALETTE
+from ..datasets.malloc_tuning import heap_trimmer, map_large_allocations
 from ..datasets.raster_io import TIFF_SUFFIXES
 from .blended_inference import (argmax_labels, blended_inference,
                                 softmax_predictor)
-from .heap import heap_trimmer, map_large_allocations
 from .raster_input import InputSpec, RasterInput
 from .segmentor_loading import load_segmentor
 from .window_plan import plan_windows

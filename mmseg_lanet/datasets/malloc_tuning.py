@@ -1,4 +1,10 @@
-"""Keep a data loading process's freed memory for its next sample.
+"""glibc ``malloc`` settings for the two long-running loops of the package.
+
+Training data loading wants freed memory kept for the next sample
+(:func:`reuse_freed_memory`); raster prediction wants resident memory flat
+over thousands of windows (:func:`map_large_allocations`, :func:`heap_trimmer`).
+
+Keep a data loading process's freed memory for its next sample.
 
 A training sample allocates a dozen arrays of 0.25 to 5 MB (the crop, its
 float32 bands, the photometric distortion's HSV planes, the packed tensor)
@@ -13,8 +19,10 @@ measured on a 6000 x 6000 tile. Fixing the thresholds makes the pipeline's
 cost independent of what the process did before.
 """
 import ctypes
+import functools
 import os
 import platform
+from typing import Callable, Optional
 
 # mallopt parameters, from glibc's malloc.h.
 M_TRIM_THRESHOLD = -1
@@ -25,8 +33,21 @@ M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD = 32 * 1024 * 1024
 TRIM_THRESHOLD = 2 * MMAP_THRESHOLD
 
+# Prediction: every block above 1 MiB gets its own pages, returned when freed.
+PREDICT_MMAP_THRESHOLD = 2**20
+
 # (process id, whether glibc accepted): set once per process.
 _tuned = (None, False)
+
+
+@functools.lru_cache(maxsize=None)
+def _glibc() -> Optional[ctypes.CDLL]:
+    """The process's C library when it is glibc, else None."""
+    if platform.libc_ver()[0] != 'glibc':
+        return None
+    libc = ctypes.CDLL(None)
+    libc.mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    return libc
 
 
 def reuse_freed_memory() -> bool:
@@ -46,11 +67,38 @@ def reuse_freed_memory() -> bool:
     pid = os.getpid()
     if _tuned[0] == pid:
         return _tuned[1]
-    accepted = False
-    if platform.libc_ver()[0] == 'glibc':
-        mallopt = ctypes.CDLL(None).mallopt
-        mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
-        accepted = (mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
-                    and mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1)
+    libc = _glibc()
+    accepted = libc is not None and (
+        libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
+        and libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1)
     _tuned = (pid, accepted)
     return accepted
+
+
+def map_large_allocations(threshold: int = PREDICT_MMAP_THRESHOLD) -> bool:
+    """Serve every allocation above ``threshold`` bytes with its own pages,
+    returned to the system when freed (a fixed threshold, process-wide).
+
+    A prediction run's windows allocate and free temporaries of many sizes;
+    with glibc's moving threshold (up to 32 MiB) they land in a fragmented
+    heap and the resident memory creeps up over thousands of windows.
+    Measured on a 12000 x 12000 raster with the tiny LANet: peak RSS
+    965 MiB with :func:`heap_trimmer` alone, 812 MiB with both (2048 x 2048:
+    713 and 617 MiB), at the same speed; both figures before the quicklook
+    stopped holding every label row (683 and 613 MiB since, with both).
+
+    Returns:
+        bool: Whether it was set (False off glibc).
+    """
+    libc = _glibc()
+    return libc is not None and libc.mallopt(M_MMAP_THRESHOLD,
+                                             threshold) == 1
+
+
+def heap_trimmer() -> Callable[[], None]:
+    """``malloc_trim(0)`` (give freed heap pages back), or a no-op off
+    glibc."""
+    libc = _glibc()
+    if libc is None:
+        return lambda: None
+    return lambda: libc.malloc_trim(0)

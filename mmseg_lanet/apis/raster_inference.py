@@ -50,6 +50,8 @@ class PredictOptions:
             (round(255 p), one band per class).
         quicklook (bool): Also write a colour PNG (ISPRS palette, longest
             side at most ``QUICKLOOK_SIZE``).
+        channels_last (bool): Run the model in the channels-last memory
+            format (faster convolutions on tensor-core GPUs).
         nodata (float, optional): Input nodata value (0: all-zero pixels);
             None takes the file's.
         file_bands (Sequence[str], optional): Names of the image's bands in
@@ -65,6 +67,7 @@ class PredictOptions:
     amp: bool = False
     probabilities: bool = False
     quicklook: bool = True
+    channels_last: bool = False
     nodata: Optional[float] = None
     file_bands: Optional[Sequence[str]] = None
     palette: Sequence[Sequence[int]] = field(default=ISPRS_PALETTE)
@@ -95,12 +98,15 @@ def output_paths(image: str, out_dir: str,
     return paths
 
 
-def segmentor_logits(model: torch.nn.Module):
+def segmentor_logits(model: torch.nn.Module, channels_last: bool = False):
     """(N, C, h, w) normalised images -> (N, K, h, w) logits of an MMSeg
     segmentor, bypassing its data preprocessor (the input is normalised
-    already)."""
+    already); ``channels_last`` passes the images in that memory format
+    (for a model converted to it)."""
 
     def logits(images: torch.Tensor) -> torch.Tensor:
+        if channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
         shape = tuple(images.shape[2:])
         metas = [dict(img_shape=shape, ori_shape=shape, pad_shape=shape)
                  ] * images.shape[0]
@@ -208,12 +214,17 @@ def predict_raster(model: torch.nn.Module,
             total = sum(map(len, plan_windows(*size, window, stride)))
             bar = tqdm(total=total, desc=osp.basename(image), unit='window',
                        leave=False, disable=not progress)
-            with bar:
+            predict = softmax_predictor(
+                segmentor_logits(model, options.channels_last), options.tta,
+                options.amp)
+            # Windows share one shape: cuDNN's algorithm search pays off
+            # (MMSeg's test loop turns it on too); a whole raster is a new
+            # shape each time.
+            with bar, cudnn_benchmark(device.type == 'cuda' and not whole):
                 counts = blended_inference(
-                    read, softmax_predictor(segmentor_logits(model),
-                                            options.tta, options.amp),
-                    sink, size, num_classes, window, stride,
-                    options.batch_size, options.floor, device, bar.update)
+                    read, predict, sink, size, num_classes, window, stride,
+                    options.batch_size, options.floor, device, bar.update,
+                    prefetch=options.batch_size)
             if options.quicklook:
                 labels = np.concatenate(sink.quicklook_rows)
                 colours = np.zeros((256, 3), np.uint8)
@@ -221,6 +232,17 @@ def predict_raster(model: torch.nn.Module,
                 write_colour_png(paths['quicklook'], colours[labels])
     return dict(status='done', paths=paths,
                 mode='whole' if whole else 'bounded', **counts)
+
+
+@contextlib.contextmanager
+def cudnn_benchmark(enabled: bool):
+    """Set ``torch.backends.cudnn.benchmark`` for a block, then restore."""
+    before = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = enabled
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = before
 
 
 def find_rasters(inputs: Sequence[str]) -> List[str]:
@@ -308,9 +330,11 @@ class RasterInferencer:
     def __init__(self, model, weights: str, device: str = 'cpu',
                  options: Optional[PredictOptions] = None) -> None:
         map_large_allocations()
-        self.model = load_segmentor(model, weights, device)
-        self.spec = InputSpec.from_config(self.model.cfg)
         self.options = options or PredictOptions()
+        self.model = load_segmentor(model, weights, device)
+        if self.options.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        self.spec = InputSpec.from_config(self.model.cfg)
 
     def __call__(self, inputs: Union[str, Sequence[str]],
                  out_dir: str,

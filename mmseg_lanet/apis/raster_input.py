@@ -195,15 +195,24 @@ class RasterInput:
         valid = None
         if self.nodata is not None:
             valid = ~np.all(pixels[self.optical_files] == self.nodata, axis=0)
+        # Only values read as floating point can be NaN or infinite.
+        may_be_non_finite = out if pixels.dtype.kind == 'f' else None
         if self.dsm_index is not None:
-            heights = self.dsm.read(window)[0].astype(np.float32)
+            heights = self.dsm.read(window)[0]
             out[self.dsm_index] = heights
+            if heights.dtype.kind == 'f' and may_be_non_finite is None:
+                may_be_non_finite = out[self.dsm_index]
         height_index = self.spec.height_index
         if height_index is not None:
             ok = self._valid_heights(out[height_index])
             if ok is not None:
                 valid = ok if valid is None else valid & ok
         self._normalise(out)
+        # Nodata pixels hold anything; zeros keep them out of the numbers.
+        # (A pass over every band cost as much as the reading.)
+        if may_be_non_finite is not None:
+            np.nan_to_num(may_be_non_finite, copy=False, nan=0., posinf=0.,
+                          neginf=0.)
         return out, valid
 
     def _valid_heights(self, heights: np.ndarray) -> Optional[np.ndarray]:
@@ -220,8 +229,6 @@ class RasterInput:
             out[height] = (out[height] - mean) / std
         out -= np.asarray(spec.mean, np.float32)[:, None, None]
         out /= np.asarray(spec.std, np.float32)[:, None, None]
-        # Nodata pixels hold anything; zeros keep them out of the numbers.
-        np.nan_to_num(out, copy=False, nan=0., posinf=0., neginf=0.)
 
     def _dsm_stats(self) -> Optional[Tuple[float, float]]:
         """Height mean and std (floored) over the whole raster's valid

@@ -61,13 +61,17 @@ class RowBandAccumulator:
 
     def add(self, window: Window, probs: Tensor, weight: Tensor) -> None:
         """Add one window's probabilities (K, h, w) with weights (h, w)."""
+        self.add_weighted(window, (probs * weight).to(self.scores.dtype))
+
+    def add_weighted(self, window: Window, weighted: Tensor) -> None:
+        """Add one window's weighted probabilities (K, h, w), already of
+        the band's dtype (a batch is weighted and converted in one step)."""
         row, col, height, width = window
         if row < self.top or row + height > self.top + self.band_height:
             raise ValueError(
                 f'window at row {row} (height {height}) is outside the band '
                 f'of rows [{self.top}, {self.top + self.band_height}); add '
                 'windows in plan order and release rows above each one')
-        weighted = (probs * weight).to(self.scores.dtype)
         for start, stop, offset in self._spans(row, height):
             rows = slice(offset, offset + stop - start)
             self.scores[:, start:stop, col:col + width] += weighted[:, rows]

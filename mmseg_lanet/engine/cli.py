@@ -189,6 +189,10 @@ def predict(argv: Optional[Sequence[str]] = None) -> list:
     parser.add_argument('--batch-size', type=int, default=4,
                         help='windows per forward pass')
     parser.add_argument('--amp', action='store_true', help='mixed precision')
+    parser.add_argument(
+        '--channels-last', action='store_true',
+        help='run the model in channels-last memory format (tensor-core '
+        'GPUs)')
     parser.add_argument('--tta', action='store_true',
                         help='average with horizontal and vertical flips')
     parser.add_argument(
@@ -231,7 +235,8 @@ def predict(argv: Optional[Sequence[str]] = None) -> list:
     options = PredictOptions(
         window=window, stride=stride, batch_size=args.batch_size,
         mode=args.mode, max_memory=args.max_memory, tta=args.tta,
-        amp=args.amp, probabilities=args.probabilities,
+        amp=args.amp, channels_last=args.channels_last,
+        probabilities=args.probabilities,
         quicklook=not args.no_quicklook, nodata=args.nodata,
         file_bands=args.bands)
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')

@@ -143,3 +143,95 @@ def test_row_band_ring_reuses_released_rows():
     torch.testing.assert_close(rows[:, :3, :4], probs[:, 5:])  # first window
     torch.testing.assert_close(rows[:, :, 4:8], probs)  # second window
     assert band.scores.sum() == 0
+
+
+def test_read_ahead_keeps_order_and_bounds_reads_in_flight():
+    import threading
+    from mmseg_lanet.apis.blended_inference import read_ahead
+    lock, state = threading.Lock(), dict(ahead=0, most=0, threads=set())
+    consumed = []
+
+    def read(win):
+        with lock:
+            state['threads'].add(threading.current_thread().name)
+            state['ahead'] = win[0] - len(consumed)
+            state['most'] = max(state['most'], state['ahead'])
+        return win[0] * 10
+
+    windows = [(i, 0, 1, 1) for i in range(20)]
+    for win, value in read_ahead(read, windows, depth=3):
+        assert value == win[0] * 10
+        consumed.append(win)
+    assert consumed == windows
+    # At most `depth` reads beyond the window handed out, in one thread
+    # other than this one.
+    assert 1 <= state['most'] <= 3
+    assert len(state['threads']) == 1
+    assert threading.current_thread().name not in state['threads']
+    # depth 0 reads in the calling thread.
+    state['threads'].clear()
+    assert [v for _, v in read_ahead(read, windows[:2], 0)] == [0, 10]
+    assert state['threads'] == {threading.current_thread().name}
+
+
+def test_read_ahead_errors_reach_the_caller():
+    from mmseg_lanet.apis.blended_inference import read_ahead
+
+    def read(win):
+        if win[0] == 4:
+            raise OSError('window 4: read failed')
+        return win[0]
+
+    seen = []
+    with pytest.raises(OSError, match='window 4: read failed'):
+        for win, _ in read_ahead(read, [(i, 0, 1, 1) for i in range(9)], 2):
+            seen.append(win[0])
+    assert seen == [0, 1, 2, 3]
+
+
+def test_prefetch_and_batches_give_the_same_blend():
+    """Reading ahead, batch sizes and valid masks stacked per batch change
+    nothing: a model whose output depends on the window's position (its
+    mean) is blended the same way."""
+    torch.manual_seed(5)
+    image = torch.randn(1, 37, 45)
+    valid = torch.rand(37, 45) > 0.1
+
+    def predict(windows):
+        context = windows.mean((1, 2, 3), keepdim=True)
+        value = windows[:, :1] + context
+        return torch.cat([value.sin(), value.cos(), 0 * value], 1).softmax(1)
+
+    def run(batch, prefetch):
+        out = torch.zeros(3, 37, 45)
+
+        def write(first, probs, ok):
+            out[:, first:first + probs.shape[1]] = probs * ok
+
+        blended_inference(
+            lambda w: (image[:, w[0]:w[0] + w[2], w[1]:w[1] + w[3]],
+                       valid[w[0]:w[0] + w[2], w[1]:w[1] + w[3]]),
+            predict, write, (37, 45), 3, (16, 16), (9, 11), batch,
+            band_dtype=torch.float32, prefetch=prefetch)
+        return out
+
+    reference = run(1, 0)
+    assert reference.abs().sum() > 0
+    for batch, prefetch in [(4, 0), (4, 4), (7, 2)]:
+        torch.testing.assert_close(run(batch, prefetch), reference)
+
+
+@pytest.mark.parametrize('classes', [2, 6])
+def test_argmax_labels_as_argmax_ties_to_lower_class(classes):
+    from mmseg_lanet.apis.blended_inference import argmax_labels
+    torch.manual_seed(classes)
+    # Few distinct values: many ties between classes.
+    probs = torch.randint(0, 3, (classes, 5, 70)).float()
+    valid = torch.rand(5, 70) > 0.2
+    labels = argmax_labels(probs, valid, 255)
+    expected = probs.argmax(0).to(torch.uint8).numpy()
+    expected[~valid.numpy()] = 255
+    assert labels.dtype == np.uint8 and labels.shape == (5, 70)
+    np.testing.assert_array_equal(labels, expected)
+    tied = (probs == probs.max(0).values).sum(0) > 1
+    assert tied.sum() > 50  # the case is exercised

@@ -261,3 +261,35 @@ def test_inferencer_folders_overwrite_and_resume(tiny_checkpoint, rasters,
                                        'b_colour.png']
     np.testing.assert_array_equal(_labels(str(out / 'a.tif')),
                                   _labels(str(out / 'b.tif')))
+
+
+def test_non_finite_values_become_zero_and_nodata(tiny_model, scene,
+                                                  tmp_path):
+    """NaN or infinite heights (and optical values of a float image) enter
+    the model as 0 and come out as nodata; finite values are untouched."""
+    spec = InputSpec.from_config(tiny_model.cfg)
+    dsm = scene['dsm'].astype(np.float32)
+    dsm[3, 4], dsm[5, 6], dsm[7, 8] = np.nan, np.inf, -np.inf
+    dsm_path = write_geotiff(tmp_path / 'dsm.tif', dsm)
+    image = scene['image'].astype(np.float32)
+    image[1, 9, 10] = np.nan
+    paths = dict(uint8=write_geotiff(tmp_path / 'u8.tif', scene['image']),
+                 float32=write_geotiff(tmp_path / 'f32.tif', image))
+    import dataclasses
+    # Statistics beyond 0-255: a model that takes floating-point images.
+    float_spec = dataclasses.replace(spec, mean=[m * 100 for m in spec.mean])
+    assert spec.eight_bit and not float_spec.eight_bit
+    specs = dict(uint8=spec, float32=float_spec)
+    for kind, path in paths.items():
+        source = RasterInput(specs[kind], path, dsm=dsm_path)
+        pixels, valid = source.read((0, 0, 12, 12))
+        source.close()
+        assert np.isfinite(pixels).all(), kind
+        assert pixels[4, 3, 4] == pixels[4, 5, 6] == pixels[4, 7, 8] == 0
+        assert not valid[3, 4] and not valid[5, 6] and not valid[7, 8]
+        assert valid.sum() == 141, kind
+        np.testing.assert_allclose(
+            pixels[4, 0, :3], (dsm[0, :3] - spec.dsm_mean) / spec.dsm_std,
+            rtol=1e-5)
+    # The float image's NaN: 0 in its band, the pixel's other bands kept.
+    assert pixels[1, 9, 10] == 0 and pixels[0, 9, 10] != 0

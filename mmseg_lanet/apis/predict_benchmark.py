@@ -11,7 +11,11 @@ Cases (``method``):
   at the same window and stride; only the inference is timed.
 
 Each case runs in a fresh Python process so that its peak RSS
-(``ru_maxrss``) is its own. Used by ``tools/analysis_tools/benchmark_predict.py``.
+(``ru_maxrss``) is its own. On CUDA every case runs with
+``cudnn.benchmark`` on, as ``tools/test.py`` does through the configs'
+``env_cfg``, and is timed on its second run: the first, untimed, is the
+warm-up that searches convolution algorithms for the case's shapes. Used by
+``tools/analysis_tools/benchmark_predict.py``.
 """
 import json
 import os
@@ -113,16 +117,20 @@ def run_case(case: dict) -> dict:
     from .raster_inference import PredictOptions, RasterInferencer
     from .raster_input import RasterInput
     torch.set_num_threads(case.get('threads') or torch.get_num_threads())
+    cuda = case['device'].startswith('cuda')
+    torch.backends.cudnn.benchmark = cuda
     options = PredictOptions(
         window=tuple(case['window']), stride=tuple(case['stride']),
         batch_size=case['batch_size'], mode=case.get('mode', 'bounded'),
-        quicklook=False)
+        quicklook=False, channels_last=case.get('channels_last', False))
     inferencer = RasterInferencer(_config(case['model']), case['checkpoint'],
                                   case['device'], options)
-    sync = (torch.cuda.synchronize
-            if case['device'].startswith('cuda') else lambda: None)
+    sync = torch.cuda.synchronize if cuda else lambda: None
     result = {}
     if case['method'] == 'predict':
+        if case.get('warmup'):
+            inferencer(case['image'], case['out_dir'] + '_warmup',
+                       case['dsm'], progress=False)
         start = time.perf_counter()
         out = inferencer(case['image'], case['out_dir'], case['dsm'],
                          progress=False)[0]
@@ -143,10 +151,7 @@ def run_case(case: dict) -> dict:
                       padding_size=[0, 0, 0, 0])]
         with torch.no_grad():
             if case.get('warmup'):
-                model.inference(images[..., :case['window'][0],
-                                       :case['window'][1]], [
-                    dict(metas[0], img_shape=tuple(case['window']),
-                         ori_shape=tuple(case['window']))])
+                model.inference(images, metas)
             sync()
             start = time.perf_counter()
             model.inference(images, metas)
@@ -186,6 +191,7 @@ def benchmark(work_dir: str,
               stride: Sequence[int] = (341, 341),
               batch_size: int = 4,
               threads: Optional[int] = None,
+              channels_last: bool = False,
               log=print) -> List[dict]:
     """Run every (size, method) case, each in a subprocess.
 
@@ -200,6 +206,8 @@ def benchmark(work_dir: str,
         window, stride (Sequence[int]): Window and stride (h, w).
         batch_size (int): Windows per batch (predict, blend).
         threads (int, optional): torch CPU threads per case.
+        channels_last (bool): Run 'predict' and 'blend' in the channels-last
+            memory format (MMSeg's 'slide' as ``tools/test.py`` runs it).
         log (callable): Receives one line per case.
 
     Returns:
@@ -213,9 +221,10 @@ def benchmark(work_dir: str,
         rasters = write_test_rasters(work_dir, size)
         for method in methods:
             out_dir = osp.join(work_dir, f'out_{method}_{size}')
-            if osp.isdir(out_dir):
-                for name in os.listdir(out_dir):
-                    os.remove(osp.join(out_dir, name))
+            for folder in (out_dir, out_dir + '_warmup'):
+                if osp.isdir(folder):
+                    for name in os.listdir(folder):
+                        os.remove(osp.join(folder, name))
             case = dict(
                 method='predict' if method.startswith('predict') else method,
                 mode='whole' if method == 'predict-whole' else 'bounded',
@@ -224,11 +233,13 @@ def benchmark(work_dir: str,
                 batch_size=1 if method == 'slide' else batch_size,
                 threads=threads, image=rasters['image'],
                 dsm=rasters['dsm'], out_dir=out_dir,
-                warmup=device.startswith('cuda'))
+                warmup=device.startswith('cuda'),
+                channels_last=channels_last and method != 'slide')
             figures = run_case_in_subprocess(case)
             row = dict(size=size, method=method, model=model, device=device,
                        window=tuple(window), stride=tuple(stride),
-                       batch_size=case['batch_size'], **figures)
+                       batch_size=case['batch_size'],
+                       channels_last=case['channels_last'], **figures)
             rows.append(row)
             log(format_row(row))
     return rows

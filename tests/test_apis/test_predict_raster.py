@@ -293,3 +293,22 @@ def test_non_finite_values_become_zero_and_nodata(tiny_model, scene,
             rtol=1e-5)
     # The float image's NaN: 0 in its band, the pixel's other bands kept.
     assert pixels[1, 9, 10] == 0 and pixels[0, 9, 10] != 0
+
+
+def test_channels_last_gives_the_same_map(tiny_checkpoint, rasters,
+                                          tmp_path):
+    maps = {}
+    for channels_last in (False, True):
+        inferencer = RasterInferencer(
+            tiny_config(), tiny_checkpoint, options=PredictOptions(
+                channels_last=channels_last, quicklook=False,
+                probabilities=True, **BOUNDED))
+        conv = inferencer.model.backbone.stem[0].weight
+        assert conv.is_contiguous(
+            memory_format=torch.channels_last) == channels_last
+        out = inferencer(rasters['image'], str(tmp_path / str(channels_last)),
+                         rasters['dsm'], progress=False)[0]
+        maps[channels_last] = (_labels(out['paths']['labels']),
+                               read_back(out['paths']['probabilities'])[0])
+    assert (maps[True][0] == maps[False][0]).mean() > 0.999
+    assert np.abs(maps[True][1].astype(int) - maps[False][1]).max() <= 1

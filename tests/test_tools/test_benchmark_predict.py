@@ -15,7 +15,7 @@ def test_small_benchmark(tmp_path):
     rows = benchmark_predict.main([
         '--work-dir', str(tmp_path), '--sizes', '64', '--methods', 'predict',
         'blend', '--model', 'tiny', '--window', '32', '32',
-        '--stride', '24', '24', '--threads', '1'
+        '--stride', '24', '24', '--threads', '1', '--channels-last'
     ])
     assert [(r['size'], r['method']) for r in rows] == [(64, 'predict'),
                                                         (64, 'blend')]
@@ -23,6 +23,7 @@ def test_small_benchmark(tmp_path):
         assert row['seconds'] > 0 and row['peak_rss_mib'] > 50
     assert rows[0]['windows'] == 9  # 64 = windows of 32 at 0, 24, 32
     assert [r['batch_size'] for r in rows] == [4, 4]
+    assert [r['channels_last'] for r in rows] == [True, True]
     assert osp.isfile(tmp_path / 'out_predict_64' / 'ortho_64.tif')
 
 

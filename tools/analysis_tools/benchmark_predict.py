@@ -9,7 +9,8 @@ CPU (memory and speed):
       --methods slide blend --model r50
 GPU (batched windows vs MMSeg slide):
   python tools/analysis_tools/benchmark_predict.py --device cuda \
-      --sizes 6000 --methods slide blend --model r50 --batch-size 16
+      --sizes 6000 --methods slide blend --model r50 --batch-size 16 \
+      [--channels-last]
 """
 import argparse
 import json
@@ -31,11 +32,14 @@ def main(argv=None):
     parser.add_argument('--stride', type=int, nargs=2, default=[341, 341])
     parser.add_argument('--batch-size', type=int, default=4)
     parser.add_argument('--threads', type=int, help='torch CPU threads')
+    parser.add_argument(
+        '--channels-last', action='store_true',
+        help='predict and blend in channels-last memory format')
     parser.add_argument('--json', help='also write the rows as JSON here')
     args = parser.parse_args(argv)
     rows = benchmark(args.work_dir, args.sizes, args.methods, args.model,
                      args.device, args.window, args.stride, args.batch_size,
-                     args.threads)
+                     args.threads, args.channels_last)
     for line in summarise(rows):
         print(line)
     if args.json:

@@ -1,6 +1,7 @@
 """LANet's attention under autocast: the patch spreading is a plain copy
-(fp32 results bit for bit as before), and nothing in the head leaves the
-autocast type or costs a full-size crop where patches fit."""
+(fp32 results bit for bit as before), PAM/AEM keep the autocast type and
+cost no full-size crop where patches fit, and the head casts its inputs
+once rather than its weights at every convolution."""
 import os.path as osp
 
 import pytest
@@ -75,26 +76,48 @@ def test_autocast_keeps_the_lower_precision(module, args):
     torch.testing.assert_close(low.float(), fp32, rtol=0.05, atol=0.05)
 
 
-def test_lanet_head_under_autocast():
+def _casts(head, feats):
+    """Input shapes of the dtype conversions of a forward and backward
+    pass under CPU autocast, and the output."""
+    with torch.profiler.profile(record_shapes=True) as prof:
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            out = head(feats)
+        out.sum().backward()
+    return [tuple(e.input_shapes[0]) for e in prof.events()
+            if e.name == 'aten::_to_copy'], out
+
+
+@pytest.mark.parametrize('float32_under_amp', [False, True])
+def test_lanet_head_under_autocast(float32_under_amp):
+    """Under autocast the head either follows it (each convolution casts
+    its weights, forward and backward) or, by default, runs in float32 on
+    its two inputs cast once: far fewer conversions, outputs nearer the
+    float32 head's."""
     cfg = Config.fromfile(LANET).model.decode_head
     cfg.norm_cfg = dict(type='BN')
+    cfg.float32_under_amp = float32_under_amp
     head = MODELS.build(cfg).eval()
     torch.manual_seed(0)
     feats = [torch.randn(1, 256, 32, 32), None, None,
              torch.randn(1, 2048, 4, 4)]
-    low_feats = [f if f is None else f.bfloat16() for f in feats]
+    low_feats = [f if f is None else f.bfloat16().requires_grad_()
+                 for f in feats]
     with torch.no_grad():
         fp32 = head(feats)
-        with torch.autocast('cpu', dtype=torch.bfloat16):
-            low = head(low_feats)
+    casts, low = _casts(head, low_feats)
     assert fp32.shape == low.shape == (1, 6, 32, 32)
-    assert low.dtype == torch.bfloat16
-    # Activation casts would show as _to_copy of feature-sized tensors;
-    # under autocast only the weights are cast.
-    with torch.profiler.profile(record_shapes=True) as prof:
-        with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
-            head(low_feats)
-    cast_shapes = [e.input_shapes[0] for e in prof.events()
-                   if e.name == 'aten::_to_copy']
     weights = {tuple(p.shape) for p in head.parameters()}
-    assert cast_shapes and all(tuple(s) in weights for s in cast_shapes)
+    inputs = {(1, 256, 32, 32), (1, 2048, 4, 4)}
+    if float32_under_amp:
+        assert low.dtype == torch.float32
+        # The two inputs forward, their gradients back; no weight.
+        assert sorted(casts) == sorted(2 * list(inputs))
+        torch.testing.assert_close(low, fp32, rtol=0.02, atol=0.02)
+    else:
+        assert low.dtype == torch.bfloat16
+        # The weights and their gradients are cast; of the activations only
+        # the gradient of one patch-spread attention map.
+        activations = [s for s in casts if s not in weights]
+        assert len(casts) - len(activations) >= 20
+        assert activations == [(1, 64, 2, 20, 2, 20)]
+        torch.testing.assert_close(low.float(), fp32, rtol=0.05, atol=0.05)

@@ -59,6 +59,9 @@ class Settings:
         timer (str): 'wall' (elapsed time) or, on CPU, 'process' (CPU time
             of this process: with one thread, stable on a shared machine
             where elapsed time depends on the other loads).
+        cfg_options (dict, optional): Settings merged into every config
+            (as ``--cfg-options`` of MMSeg's tools), e.g.
+            ``{'model.decode_head.float32_under_amp': False}``.
     """
     device: str = 'cpu'
     size: int = 512
@@ -74,6 +77,7 @@ class Settings:
     slide_stride: int = SLIDE_STRIDE
     tile_flops: bool = False
     timer: str = 'wall'
+    cfg_options: Optional[dict] = None
 
     @classmethod
     def small(cls, device: str = 'cpu') -> 'Settings':
@@ -136,11 +140,15 @@ def resolve_device(device: str) -> torch.device:
     return torch.device('cuda', index)
 
 
-def load_config(path: str) -> Config:
-    """Read a config, naming the path if there is none."""
+def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """Read a config, naming the path if there is none, and merge
+    ``cfg_options`` into it."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file not found: {path}')
-    return Config.fromfile(path)
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
 
 
 def _heads(model: nn.Module) -> List[Tuple[str, nn.Module]]:
@@ -326,7 +334,7 @@ def benchmark_config(path: str, settings: Settings,
     """Measure one config (see :class:`Settings`)."""
     device = device or resolve_device(settings.device)
     name = osp.splitext(osp.basename(path))[0]
-    cfg = load_config(path)
+    cfg = load_config(path, settings.cfg_options)
     bands = input_bands(cfg)
     model = build_segmentor(cfg)
     check_head_fits_backbone(model, bands, name)
@@ -526,7 +534,9 @@ def profile_training(path: str,
                      batch: int = 8,
                      size: int = 512,
                      steps: int = 3,
-                     row_limit: int = 30) -> str:
+                     row_limit: int = 30,
+                     inference: bool = False,
+                     cfg_options: Optional[dict] = None) -> str:
     """Profile training steps of one config with :mod:`torch.profiler`, to
     see where autocast costs time: the operators by self time, how many
     operators and dtype conversions (``aten::_to_copy``) a step makes, and
@@ -535,18 +545,26 @@ def profile_training(path: str,
     bound by operator count, not by arithmetic).
 
     AMP is float16 autocast on CUDA and bfloat16 autocast on CPU
-    (:func:`amp_dtype`).
+    (:func:`amp_dtype`). With ``inference``, the step is instead the
+    latency call (one ``size`` x ``size`` image, whole mode, no autocast).
 
     Returns:
         str: The operator table and a summary line.
     """
     dev = resolve_device(device)
-    cfg = load_config(path)
+    cfg = load_config(path, cfg_options)
     bands = input_bands(cfg)
     model = build_segmentor(cfg).to(dev)
     if dev.type == 'cuda':
         torch.backends.cudnn.benchmark = True
-    step = training_call(model, bands, batch, size, dev, amp)
+    if inference:
+        model.eval()
+        step = inference_call(model, bands, size, dev, dict(mode='whole'))
+        what = f'inference, 1 x {size}x{size}'
+    else:
+        step = training_call(model, bands, batch, size, dev, amp)
+        what = (f'{"AMP" if amp else "fp32"} training, batch {batch} x '
+                f'{size}x{size}')
     for _ in range(2):
         step()
     activities = [torch.profiler.ProfilerActivity.CPU]
@@ -566,10 +584,9 @@ def profile_training(path: str,
     casts = sum(e.count for e in events if e.key == 'aten::_to_copy')
     calls = sum(e.count for e in events if e.key.startswith('aten::'))
     name = osp.splitext(osp.basename(path))[0]
-    summary = (f'{name}: {"AMP" if amp else "fp32"} on {dev}, batch {batch} '
-               f'x {size}x{size}: {calls / steps:.0f} aten calls and '
-               f'{casts / steps:.0f} dtype conversions (aten::_to_copy) per '
-               f'step; {wall_ms:.1f} ms per step under the profiler')
+    summary = (f'{name}: {what} on {dev}: {calls / steps:.0f} aten calls '
+               f'and {casts / steps:.0f} dtype conversions (aten::_to_copy) '
+               f'per step; {wall_ms:.1f} ms per step under the profiler')
     if dev.type == 'cuda':
         kernels = [
             e for e in prof.events()

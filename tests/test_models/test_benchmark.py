@@ -160,16 +160,31 @@ def test_tool_errors(args, message, capsys):
     assert message in capsys.readouterr().err
 
 
+def _profile_counts(report, what):
+    summary = report.splitlines()[-1]
+    assert summary.startswith(f'lanet{POTSDAM[:-3]}: {what} on cpu: ')
+    calls, casts = map(int, re.search(
+        r'(\d+) aten calls and (\d+) dtype conversions', summary).groups())
+    assert calls > casts
+    return calls, casts
+
+
 def test_profile_counts_operators_and_casts(small_configs):
     report = profile_training(small_configs[1], batch=2, size=32, steps=1)
-    summary = report.splitlines()[-1]
-    assert summary.startswith('lanet' + POTSDAM[:-3] + ': AMP on cpu, batch '
-                              '2 x 32x32: ')
-    calls, casts = map(int, re.search(
-        r'32x32: (\d+) aten calls and (\d+) dtype conversions',
-        summary).groups())
-    assert casts > 0 and calls > casts
-    assert 'aten::_to_copy' in report
+    calls, casts = _profile_counts(report, 'AMP training, batch 2 x 32x32')
+    assert casts > 0 and 'aten::_to_copy' in report
+    # The same step with the head under autocast (--cfg-options) converts
+    # every head convolution's weights: more casts and more calls.
+    follow = profile_training(
+        small_configs[1], batch=2, size=32, steps=1,
+        cfg_options={'model.decode_head.float32_under_amp': False})
+    calls_follow, casts_follow = _profile_counts(
+        follow, 'AMP training, batch 2 x 32x32')
+    assert casts_follow >= casts + 20 and calls_follow > calls
+    # The latency call: no autocast, no conversion at all.
+    inference = profile_training(small_configs[1], size=32, steps=1,
+                                 inference=True)
+    assert _profile_counts(inference, 'inference, 1 x 32x32')[1] == 0
 
 
 def test_amp_training_on_cpu(small_configs):

@@ -10,7 +10,10 @@ Without configs, the Potsdam comparison set is measured. On a CPU, keep it
 modest, e.g. ``--train-batch 2 --train-size 256 --tile-sizes`` (no large
 tiles). ``--small`` measures tiny inputs in seconds (the test suite's mode);
 ``--profile`` prints a torch.profiler table of training steps instead
-(autocast casts, see the AMP section of configs/compare/README.md).
+(autocast casts, see the AMP section of configs/compare/README.md),
+``--profile inference`` one of the batch-1 latency call.
+``--cfg-options`` changes every config alike (e.g. to compare
+``model.decode_head.float32_under_amp=False`` with the default).
 """
 import argparse
 import json
@@ -19,6 +22,7 @@ import os.path as osp
 import sys
 
 import torch
+from mmengine.config import DictAction
 
 import mmseg_lanet  # noqa: F401  (registers the plugin's models)
 from mmseg_lanet.engine.benchmark import (MODES, Settings, benchmark,
@@ -80,15 +84,22 @@ def parse_args(argv=None):
     parser.add_argument(
         '--threads', type=int, help='torch CPU threads (default: torch\'s)')
     parser.add_argument(
-        '--profile', action='store_true',
-        help='profile training steps of each config instead (AMP unless '
-        '--no-amp; batch --train-batch at --train-size)')
+        '--profile', nargs='?', const='train', choices=('train', 'inference'),
+        help='profile each config instead: training steps (AMP unless '
+        '--no-amp; batch --train-batch at --train-size) or the latency call '
+        '(inference: batch 1 at --size)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='settings merged into every config, e.g. '
+        'model.decode_head.float32_under_amp=False')
     return parser, parser.parse_args(argv)
 
 
 def settings_of(args) -> Settings:
     if args.small:
-        return Settings.small(args.device)
+        settings = Settings.small(args.device)
+        settings.cfg_options = args.cfg_options
+        return settings
     return Settings(
         device=args.device,
         size=args.size,
@@ -101,7 +112,8 @@ def settings_of(args) -> Settings:
         tile_modes=tuple(args.tile_modes),
         tile_reps=args.tile_reps,
         tile_flops=args.tile_flops,
-        timer=args.timer)
+        timer=args.timer,
+        cfg_options=args.cfg_options)
 
 
 def main(argv=None):
@@ -111,10 +123,13 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     try:
         if args.profile:
+            inference = args.profile == 'inference'
             for path in args.configs:
                 print(profile_training(
                     path, args.device, args.amp is not False,
-                    args.train_batch or 8, args.train_size))
+                    args.train_batch or 8,
+                    args.size if inference else args.train_size,
+                    inference=inference, cfg_options=args.cfg_options))
             return
         results = benchmark(
             args.configs, settings,

@@ -1,0 +1,65 @@
+"""tools/analysis_tools/benchmark_gpu.sh: the one-run GPU figures. Its
+benchmarks need CUDA; here: that every command it runs parses (a typo
+would cost a GPU session its device time) and that parts are checked."""
+import os.path as osp
+import re
+import shlex
+import subprocess
+
+from _tool_helpers import REPO
+
+SCRIPT = osp.join(REPO, 'tools', 'analysis_tools', 'benchmark_gpu.sh')
+
+
+def test_unknown_part_is_an_error(tmp_path):
+    proc = subprocess.run(['bash', SCRIPT, str(tmp_path), 'nonsense'],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert 'unknown part: nonsense (predict, amp, zoo, profile, tests)' in \
+        proc.stderr
+    assert (tmp_path / 'gpu.txt').is_file()
+
+
+def _python_commands():
+    """The script's `python tools/...` command lines, with its variables
+    expanded and line continuations joined."""
+    text = open(SCRIPT).read().replace('\\\n', ' ')
+    variables = dict(re.findall(r'^(\w+)=(\S+)$', text, re.M))
+    expand = re.compile(r'\$\{?(\w+)\}?')
+    for _ in range(3):
+        variables = {k: expand.sub(lambda m: variables.get(m[1], m[0]), v)
+                     for k, v in variables.items()}
+    commands = []
+    for line in text.splitlines():
+        match = re.search(r'python (tools/\S+\.py .*?)(?: 2>&1|$)', line)
+        if match:
+            command = expand.sub(lambda m: variables.get(m[1], 'X'),
+                                 match[1].replace('$layout', '')
+                                 .replace('$head', 'True'))
+            commands.append(shlex.split(command))
+    return commands
+
+
+def test_every_command_parses_and_names_existing_configs():
+    import importlib.util
+    commands = _python_commands()
+    tools = sorted({c[0] for c in commands})
+    assert tools == ['tools/analysis_tools/benchmark_models.py',
+                     'tools/analysis_tools/benchmark_predict.py']
+    assert len(commands) == 6
+    parsers = {}
+    for tool in tools:
+        spec = importlib.util.spec_from_file_location(
+            osp.basename(tool)[:-3], osp.join(REPO, tool))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        parsers[tool] = module
+    for tool, *args in commands:
+        module = parsers[tool]
+        if hasattr(module, 'parse_args'):
+            _, parsed = module.parse_args(args)
+            assert parsed.device == 'cuda'
+            for config in parsed.configs:
+                assert osp.isfile(osp.join(REPO, config)), config
+        else:
+            assert '--device' in args and 'cuda' in args

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The GPU figures of the READMEs in one run, on one CUDA device:
+#
+#   bash tools/analysis_tools/benchmark_gpu.sh OUT_DIR [PART...]
+#
+# PART (default: all, in this order; about 9 minutes on one H200):
+#   predict   batched blend vs MMSeg slide on a 6000 x 6000 x 5 raster
+#             (issue 9's 5x target), plain and channels-last, and
+#             prediction from files
+#   amp       FCN and LANet training throughput, fp32 and AMP, with the
+#             head in float32 under AMP (default) and following autocast
+#             (issue 10's 0.95x target), and their batch-1 latency
+#   zoo       every Potsdam comparison config at 512 x 512 (no large tiles)
+#   profile   torch.profiler tables: AMP training step and batch-1 latency
+#             call of FCN and LANet
+#   tests     pytest -m gpu (train, test, --amp, dist_train.sh over NCCL)
+#
+# Each part writes its log (and JSON) under OUT_DIR and has its own time
+# limit, so one slow part cannot take the others' time.
+set -o pipefail
+OUT=${1:?usage: benchmark_gpu.sh OUT_DIR [PART...]}
+shift
+PARTS=${*:-predict amp zoo profile tests}
+mkdir -p "$OUT"
+cd "$(dirname "$0")/../.."
+L=configs/lanet
+C=configs/compare
+P=_1xb8-80k_potsdam-rgbir-dsm-512x512.py
+FCN=$L/fcn_r50-d32$P
+LANET=$L/lanet_r50-d32$P
+quiet() { grep -v -E 'Warning|warnings.warn|deprecated'; }
+stamp() { echo "== $1 $(date -u +%H:%M:%S)" | tee -a "$OUT/times.txt"; }
+
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv \
+  >"$OUT/gpu.txt" 2>&1
+python -c 'import torch; print(torch.__version__, torch.version.cuda)' \
+  >>"$OUT/gpu.txt"
+
+for part in $PARTS; do
+  stamp "$part"
+  case $part in
+  predict)
+    for layout in "" --channels-last; do
+      name=bench_predict${layout:+_channels_last}
+      timeout 150 python tools/analysis_tools/benchmark_predict.py \
+        --device cuda --sizes 6000 --methods slide blend --model r50 \
+        --batch-size 16 --work-dir /tmp/benchmark_predict $layout \
+        --json "$OUT/$name.json" 2>&1 | quiet | tee "$OUT/$name.log"
+    done
+    timeout 60 python tools/analysis_tools/benchmark_predict.py \
+      --device cuda --sizes 6000 --methods predict --model r50 \
+      --batch-size 16 --work-dir /tmp/benchmark_predict \
+      --json "$OUT/bench_predict_files.json" 2>&1 | quiet |
+      tee "$OUT/bench_predict_files.log"
+    ;;
+  amp)
+    for head in True False; do
+      timeout 100 python tools/analysis_tools/benchmark_models.py \
+        --device cuda --tile-sizes --reps 20 "$FCN" "$LANET" \
+        --cfg-options model.decode_head.float32_under_amp=$head \
+        --out "$OUT/bench_amp_float32_head_$head.json" 2>&1 | quiet |
+        tee "$OUT/bench_amp_float32_head_$head.log"
+    done
+    ;;
+  zoo)
+    timeout 200 python tools/analysis_tools/benchmark_models.py \
+      --device cuda --tile-sizes --out "$OUT/bench_zoo.json" 2>&1 | quiet |
+      tee "$OUT/bench_zoo.log"
+    ;;
+  profile)
+    timeout 60 python tools/analysis_tools/benchmark_models.py \
+      --device cuda --profile train "$FCN" "$LANET" 2>&1 | quiet |
+      tail -80 >"$OUT/profile_amp.log"
+    timeout 60 python tools/analysis_tools/benchmark_models.py \
+      --device cuda --profile inference "$FCN" "$LANET" \
+      "$C/danet_r50-d32$P" 2>&1 | quiet | tail -120 \
+      >"$OUT/profile_latency.log"
+    grep -h 'aten calls' "$OUT"/profile_*.log
+    ;;
+  tests)
+    timeout 150 python -m pytest tests/test_tools/test_gpu.py -m gpu -q \
+      -p no:cacheprovider -rA 2>&1 | tail -40 | tee "$OUT/gpu_tests.log"
+    ;;
+  *)
+    echo "unknown part: $part (predict, amp, zoo, profile, tests)" >&2
+    exit 2
+    ;;
+  esac
+done
+stamp done

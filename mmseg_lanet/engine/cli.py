@@ -217,7 +217,15 @@ def predict(argv: Optional[Sequence[str]] = None) -> list:
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of the config')
     args = parser.parse_args(argv)
+    try:
+        return _predict(args)
+    except (FileNotFoundError, ValueError, KeyError) as err:
+        # Bad input: one line naming the file at fault, no traceback.
+        message = err.args[0] if isinstance(err, KeyError) else err
+        parser.exit(2, f'{parser.prog}: error: {message}\n')
 
+
+def _predict(args: argparse.Namespace) -> list:
     import torch
     from ..apis import PredictOptions, RasterInferencer
     check_checkpoint_file(args.checkpoint)

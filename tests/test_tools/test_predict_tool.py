@@ -80,3 +80,31 @@ def test_test_tool_blend_mode_and_confusion_matrix(checkpoint, sample_root,
     assert 'Iter(test)' in log and ' OA: ' in log
     picture = cv2.imread(str(png))
     assert picture is not None and np.prod(picture.shape[:2]) > 300 * 300
+
+
+def _cli_error(capsys, *args):
+    from mmseg_lanet.engine.cli import predict
+    with pytest.raises(SystemExit) as exit_info:
+        predict([SAMPLE_CONFIG, *args, '--device', 'cpu', '--cfg-options',
+                 *TINY_MODEL])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert 'Traceback' not in err and len(err.strip().splitlines()) == 1
+    return err
+
+
+def test_bad_input_is_one_line_naming_the_file(checkpoint, tmp_path,
+                                               capsys):
+    """No traceback for a user's mistake: the tool's one-line error."""
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    out = str(tmp_path / 'out')
+    err = _cli_error(capsys, str(tmp_path / 'no.pth'), str(empty),
+                     '--out-dir', out)
+    assert f': error: checkpoint not found: {tmp_path / "no.pth"}' in err
+    err = _cli_error(capsys, checkpoint, str(empty), '--out-dir', out)
+    assert f': error: {empty}: folder holds no raster file' in err
+    text = tmp_path / 'notes.tif'
+    text.write_text('not a raster')
+    err = _cli_error(capsys, checkpoint, str(text), '--out-dir', out)
+    assert f': error: {text}: not a raster file' in err

@@ -70,6 +70,17 @@ def _build_runner(cfg: Config):
     return Runner.from_cfg(cfg)
 
 
+def _run(cfg: Config, loop: str) -> None:
+    """Build the runner, run its ``train`` or ``test`` loop, then close the
+    process group of a distributed run: left to interpreter exit, its
+    threads once aborted a finished CPU run ('terminate called without an
+    active exception'), and PyTorch warns of the leak."""
+    getattr(_build_runner(cfg), loop)()
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def enable_amp(cfg: Config) -> None:
     """Switch ``cfg.optim_wrapper`` to mmengine's dynamic-loss-scale AMP."""
     wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
@@ -105,7 +116,7 @@ def train(argv: Optional[Sequence[str]] = None) -> None:
     elif args.resume is not None:
         check_checkpoint_file(args.resume)
         cfg.resume, cfg.load_from = True, args.resume
-    _build_runner(cfg).train()
+    _run(cfg, 'train')
 
 
 def _trigger_visualization(cfg: Config, args) -> None:
@@ -156,7 +167,7 @@ def test(argv: Optional[Sequence[str]] = None) -> None:
         cfg.test_evaluator['keep_results'] = True
     if args.confusion_matrix is not None:
         cfg.test_evaluator['confusion_matrix_path'] = args.confusion_matrix
-    _build_runner(cfg).test()
+    _run(cfg, 'test')
 
 
 def _pair(values: Optional[Sequence[int]]) -> Optional[tuple]:

@@ -49,14 +49,17 @@ def softmax_predictor(logits_fn: Callable[[Tensor], Tensor],
     def predict(images: Tensor) -> Tensor:
         device_type = images.device.type
         dtype = torch.float16 if device_type == 'cuda' else torch.bfloat16
-        probs = 0
+        probs = None
         with torch.autocast(device_type, dtype=dtype, enabled=amp):
             for dim in dims:
                 flipped = images.flip(dim) if dim else images
                 logits = logits_fn(flipped).float()
                 logits = logits.flip(dim) if dim else logits
-                probs = probs + logits.softmax(dim=1)
-        return probs / len(dims)
+                if probs is None:
+                    probs = logits.softmax(dim=1)
+                else:
+                    probs += logits.softmax(dim=1)
+        return probs if len(dims) == 1 else probs.div_(len(dims))
 
     return predict
 

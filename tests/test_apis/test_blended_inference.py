@@ -235,3 +235,21 @@ def test_argmax_labels_as_argmax_ties_to_lower_class(classes):
     np.testing.assert_array_equal(labels, expected)
     tied = (probs == probs.max(0).values).sum(0) > 1
     assert tied.sum() > 50  # the case is exercised
+
+
+def test_softmax_predictor_flip_averages_undone_flips():
+    from mmseg_lanet.apis.blended_inference import softmax_predictor
+    torch.manual_seed(4)
+    conv = torch.nn.Conv2d(2, 3, (3, 5), padding=(1, 2))  # not symmetric
+    images = torch.randn(2, 2, 9, 11)
+    with torch.no_grad():
+        plain = softmax_predictor(conv)(images)
+        torch.testing.assert_close(plain, conv(images).softmax(1))
+        flipped = softmax_predictor(conv, flip=True)(images)
+        expected = (conv(images).softmax(1) +
+                    conv(images.flip(3)).flip(3).softmax(1) +
+                    conv(images.flip(2)).flip(2).softmax(1)) / 3
+    torch.testing.assert_close(flipped, expected)
+    torch.testing.assert_close(flipped.sum(1), torch.ones(2, 9, 11))
+    # The flips change the result: the model is not flip-equivariant.
+    assert (flipped - plain).abs().max() > 1e-3

@@ -64,34 +64,32 @@ def softmax_predictor(logits_fn: Callable[[Tensor], Tensor],
     return predict
 
 
-def read_ahead(read: ReadFn, windows: Iterable[Window],
-               depth: int) -> Iterator[Tuple[Window, Tuple]]:
-    """``(window, read(window))`` in order, with up to ``depth`` reads
-    running ahead in one background thread.
+def in_background(items: Iterable, depth: int) -> Iterator:
+    """The items of ``items`` in order, produced up to ``depth`` ahead in
+    one background thread (``depth=0``: in the calling thread).
 
-    Reading and normalising a window from a file (I/O, numpy) releases the
-    GIL for most of its time, so it overlaps with the model's forward pass
-    of the previous batch. One thread keeps the reads in order and the
-    reader single-threaded; ``depth`` bounds the windows held in memory.
-    ``depth=0`` reads in the calling thread.
+    Reading and normalising windows from a file (I/O, numpy) and stacking
+    them release the GIL for most of their time, so the next batch is made
+    while the model runs on this one. One thread keeps the reader
+    single-threaded and the items in order; ``depth`` bounds what is held.
     """
     if depth <= 0:
-        for win in windows:
-            yield win, read(win)
+        yield from items
         return
+    iterator, done = iter(items), object()
     with ThreadPoolExecutor(1, thread_name_prefix='read_ahead') as pool:
-        pending: deque = deque()
+        # One worker: the next() calls run one after another, in order.
+        pending = deque(pool.submit(next, iterator, done)
+                        for _ in range(depth))
         try:
-            for win in windows:
-                pending.append((win, pool.submit(read, win)))
-                if len(pending) > depth:
-                    win, future = pending.popleft()
-                    yield win, future.result()
-            while pending:
-                win, future = pending.popleft()
-                yield win, future.result()
+            while True:
+                item = pending.popleft().result()
+                if item is done:
+                    return
+                pending.append(pool.submit(next, iterator, done))
+                yield item
         finally:
-            for _, future in pending:
+            for future in pending:
                 future.cancel()
 
 
@@ -136,10 +134,10 @@ def blended_inference(read: ReadFn,
             done after each batch (e.g. ``tqdm.update``).
         band_dtype (torch.dtype): Storage of the blended sums (see
             :class:`RowBandAccumulator`). Defaults to float16.
-        prefetch (int): Windows read ahead in a background thread while
-            the model runs (see :func:`read_ahead`); 0 reads in this
-            thread, the choice for windows that are views of a tensor
-            already in memory. Defaults to 0.
+        prefetch (int): Batches read and stacked ahead in a background
+            thread while the model runs (see :func:`in_background`); 0
+            reads in this thread, the choice for windows that are views of
+            a tensor already in memory. Defaults to 0.
 
     Returns:
         dict: ``windows`` (planned), ``predicted`` and ``skipped`` (all
@@ -155,10 +153,6 @@ def blended_inference(read: ReadFn,
                               device, band_dtype)
     weights: Dict[Tuple[bool, ...], Tensor] = {}
     counts = dict(windows=0, predicted=0, skipped=0)
-    batch: List[Tuple[Window, Tensor, Optional[Tensor]]] = []
-    # Page-locked staging lets host-to-GPU copies of a batch run
-    # asynchronously; windows already on the device need none.
-    pin = device.type == 'cuda'
 
     def weight_of(win: Window) -> Tensor:
         row, col, h, w = win
@@ -168,46 +162,61 @@ def blended_inference(read: ReadFn,
                 win, size, floor)).to(device)
         return weights[key]
 
-    def flush() -> None:
-        if not batch:
-            return
+    def batches() -> Iterator[Tuple[List[Window], Optional[Tensor],
+                                    Optional[Tensor]]]:
+        """``(windows, images, masks)`` of up to ``batch_size`` windows,
+        stacked (masks None when every pixel is valid), and ``([window],
+        None, None)`` for a window whose pixels are all invalid."""
+        batch: List[Tuple[Window, Tensor, Optional[Tensor]]] = []
+        for win in (w for row in rows_of_windows for w in row):
+            image, valid = read(win)
+            if valid is not None and not bool(valid.any()):
+                yield [win], None, None
+                continue
+            batch.append((win, image, valid))
+            if len(batch) == batch_size:
+                yield stack(batch)
+                batch = []
+        if batch:
+            yield stack(batch)
+
+    def stack(batch) -> Tuple[List[Window], Tensor, Optional[Tensor]]:
         images = torch.stack([image for _, image, _ in batch])
-        if pin and images.device.type == 'cpu':
-            images = images.pin_memory()
-        probs = predict(images.to(device, non_blocking=True))
-        batch_weights = torch.stack([weight_of(win) for win, _, _ in batch])
+        masks = None
         if any(valid is not None for _, _, valid in batch):
             masks = torch.stack([
                 torch.ones(win[2:], dtype=torch.bool) if valid is None else
                 valid for win, _, valid in batch
-            ]).to(device, non_blocking=True)
-            batch_weights = batch_weights * masks
-        # One product and one conversion per batch, then one add per window.
-        weighted = (probs * batch_weights[:, None]).to(band.scores.dtype)
-        for (win, _, _), window_scores in zip(batch, weighted):
+            ])
+        return [win for win, _, _ in batch], images, masks
+
+    def blend(windows: List[Window], images: Tensor,
+              masks: Optional[Tensor]) -> None:
+        probs = predict(images.to(device, non_blocking=True))
+        batch_weights = torch.stack([weight_of(win) for win in windows])
+        if masks is not None:
+            batch_weights = batch_weights * masks.to(device)
+        # One product per batch, written in the band's dtype, then one add
+        # per window.
+        weighted = torch.mul(probs, batch_weights[:, None], out=torch.empty(
+            probs.shape, dtype=band.scores.dtype, device=probs.device))
+        for win, window_scores in zip(windows, weighted):
             release(win[0])
             band.add_weighted(win, window_scores)
-        if progress is not None:
-            progress(len(batch))
-        batch.clear()
 
     def release(until: int) -> None:
         for first, prob, valid in band.release(until):
             write(first, prob, valid)
 
-    planned = (w for row in rows_of_windows for w in row)
-    for win, (image, valid) in read_ahead(read, planned, prefetch):
-        counts['windows'] += 1
-        if valid is not None and not bool(valid.any()):
+    for windows, images, masks in in_background(batches(), prefetch):
+        counts['windows'] += len(windows)
+        if images is None:
             counts['skipped'] += 1
-            if progress is not None:
-                progress(1)
-            continue
-        counts['predicted'] += 1
-        batch.append((win, image, valid))
-        if len(batch) == batch_size:
-            flush()
-    flush()
+        else:
+            counts['predicted'] += len(windows)
+            blend(windows, images, masks)
+        if progress is not None:
+            progress(len(windows))
     release(height)
     return dict(counts, band_shape=tuple(band.scores.shape))
 

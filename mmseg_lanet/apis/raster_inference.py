@@ -224,7 +224,7 @@ def predict_raster(model: torch.nn.Module,
                 counts = blended_inference(
                     read, predict, sink, size, num_classes, window, stride,
                     options.batch_size, options.floor, device, bar.update,
-                    prefetch=options.batch_size)
+                    prefetch=1)
             if options.quicklook:
                 labels = np.concatenate(sink.quicklook_rows)
                 colours = np.zeros((256, 3), np.uint8)

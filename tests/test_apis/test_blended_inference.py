@@ -15,7 +15,7 @@ def _pointwise_predict(images):
 
 
 def _run(image, valid=None, window=(16, 16), stride=(10, 10), batch=3,
-         band_dtype=torch.float32):
+         band_dtype=torch.float32, prefetch=0):
     channels, height, width = image.shape
     out = torch.full((3, height, width), -1.)
     out_valid = torch.zeros(height, width, dtype=torch.bool)
@@ -33,7 +33,7 @@ def _run(image, valid=None, window=(16, 16), stride=(10, 10), batch=3,
 
     counts = blended_inference(read, _pointwise_predict, write,
                                (height, width), 3, window, stride, batch,
-                               band_dtype=band_dtype)
+                               band_dtype=band_dtype, prefetch=prefetch)
     return out, out_valid, rows_seen, counts
 
 
@@ -145,48 +145,68 @@ def test_row_band_ring_reuses_released_rows():
     assert band.scores.sum() == 0
 
 
-def test_read_ahead_keeps_order_and_bounds_reads_in_flight():
+def test_in_background_keeps_order_and_bounds_items_ahead():
     import threading
-    from mmseg_lanet.apis.blended_inference import read_ahead
+    from mmseg_lanet.apis.blended_inference import in_background
     lock, state = threading.Lock(), dict(ahead=0, most=0, threads=set())
     consumed = []
 
-    def read(win):
-        with lock:
-            state['threads'].add(threading.current_thread().name)
-            state['ahead'] = win[0] - len(consumed)
-            state['most'] = max(state['most'], state['ahead'])
-        return win[0] * 10
+    def items():
+        for i in range(20):
+            with lock:
+                state['threads'].add(threading.current_thread().name)
+                state['most'] = max(state['most'], i - len(consumed))
+            yield i * 10
 
-    windows = [(i, 0, 1, 1) for i in range(20)]
-    for win, value in read_ahead(read, windows, depth=3):
-        assert value == win[0] * 10
-        consumed.append(win)
-    assert consumed == windows
-    # At most `depth` reads beyond the window handed out, in one thread
-    # other than this one.
+    out = []
+    for value in in_background(items(), depth=3):
+        out.append(value)
+        consumed.append(value)
+    assert out == [i * 10 for i in range(20)]
+    # At most `depth` items made beyond those handed out, all in one
+    # thread other than this one.
     assert 1 <= state['most'] <= 3
     assert len(state['threads']) == 1
     assert threading.current_thread().name not in state['threads']
-    # depth 0 reads in the calling thread.
+    # depth 0: made in the calling thread.
     state['threads'].clear()
-    assert [v for _, v in read_ahead(read, windows[:2], 0)] == [0, 10]
+    assert list(in_background(iter(items()), 0))[:2] == [0, 10]
     assert state['threads'] == {threading.current_thread().name}
 
 
-def test_read_ahead_errors_reach_the_caller():
-    from mmseg_lanet.apis.blended_inference import read_ahead
+def test_in_background_errors_reach_the_caller():
+    from mmseg_lanet.apis.blended_inference import in_background
 
-    def read(win):
-        if win[0] == 4:
-            raise OSError('window 4: read failed')
-        return win[0]
+    def items():
+        for i in range(9):
+            if i == 4:
+                raise OSError('window 4: read failed')
+            yield i
 
     seen = []
     with pytest.raises(OSError, match='window 4: read failed'):
-        for win, _ in read_ahead(read, [(i, 0, 1, 1) for i in range(9)], 2):
-            seen.append(win[0])
+        for value in in_background(items(), 2):
+            seen.append(value)
     assert seen == [0, 1, 2, 3]
+
+
+def test_partial_batch_before_a_skipped_last_window_is_predicted():
+    """The last window all nodata, the batch before it not full: its
+    windows are still predicted."""
+    image = torch.randn(1, 40, 40)
+    valid = torch.ones(40, 40, dtype=torch.bool)
+    valid[30:, 30:] = False  # only the bottom-right window (24:40, 24:40)
+    valid[24:30, 24:] = False  # ... is all invalid
+    valid[24:, 24:30] = False
+    for prefetch in (0, 1):
+        out, out_valid, _, counts = _run(image, valid, window=(16, 16),
+                                         stride=(12, 12), batch=3,
+                                         prefetch=prefetch)
+        assert counts == dict(windows=9, predicted=8, skipped=1,
+                              band_shape=(3, 16, 40))
+        torch.testing.assert_close(out_valid, valid)
+        expected = _pointwise_predict(image[None])[0]
+        torch.testing.assert_close(out[:, valid], expected[:, valid])
 
 
 def test_prefetch_and_batches_give_the_same_blend():

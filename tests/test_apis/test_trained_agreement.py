@@ -10,6 +10,7 @@ from mmseg_lanet.apis import (InputSpec, PredictOptions, RasterInput,
                               predict_raster)
 
 CROP = 64
+STEPS = 200
 
 
 def _scene_rasters(folder, name, height, width, seed):
@@ -27,7 +28,7 @@ def _scene_rasters(folder, name, height, width, seed):
 
 @pytest.fixture(scope='module')
 def trained_model(tmp_path_factory):
-    """The tiny LANet trained for 400 steps of 4 crops of 64 x 64 on four
+    """The tiny LANet trained for STEPS steps of 4 crops of 64 x 64 on four
     256 x 256 scenes, read through the prediction's own normalisation."""
     from mmengine.model import revert_sync_batchnorm
     from mmengine.registry import init_default_scope
@@ -50,7 +51,7 @@ def trained_model(tmp_path_factory):
     rng = np.random.default_rng(0)
     optimizer = torch.optim.AdamW(model.parameters(), 3e-3)
     model.train()
-    for _ in range(400):
+    for _ in range(STEPS):
         picks = zip(rng.integers(0, len(scenes), 4),
                     rng.integers(0, 256 - CROP, (4, 2)))
         images, labels = zip(*[(scenes[k][0][:, r:r + CROP, c:c + CROP],

@@ -21,6 +21,15 @@ set -o pipefail
 OUT=${1:?usage: benchmark_gpu.sh OUT_DIR [PART...]}
 shift
 PARTS=${*:-predict amp zoo profile tests}
+for part in $PARTS; do
+  case $part in
+  predict | amp | zoo | profile | tests) ;;
+  *)
+    echo "unknown part: $part (predict, amp, zoo, profile, tests)" >&2
+    exit 2
+    ;;
+  esac
+done
 mkdir -p "$OUT"
 cd "$(dirname "$0")/../.."
 L=configs/lanet
@@ -80,10 +89,6 @@ for part in $PARTS; do
   tests)
     timeout 150 python -m pytest tests/test_tools/test_gpu.py -m gpu -q \
       -p no:cacheprovider -rA 2>&1 | tail -40 | tee "$OUT/gpu_tests.log"
-    ;;
-  *)
-    echo "unknown part: $part (predict, amp, zoo, profile, tests)" >&2
-    exit 2
     ;;
   esac
 done

@@ -12,7 +12,8 @@ import torch
 from tqdm import tqdm
 
 from ..datasets.georaster import RasterWriter, gdal_env, write_colour_png
-from ..datasets.isprs_classes import IGNORE_INDEX, ISPRS_PALETTE
+from ..datasets.isprs_classes import (IGNORE_INDEX, ISPRS_CLASSES,
+                                      ISPRS_PALETTE)
 from ..datasets.malloc_tuning import heap_trimmer, map_large_allocations
 from ..datasets.raster_io import TIFF_SUFFIXES
 from .blended_inference import (argmax_labels, blended_inference,
@@ -201,7 +202,8 @@ def predict_raster(model: torch.nn.Module,
                 **geo)))
             if options.probabilities:
                 writers['probabilities'] = stack.enter_context(RasterWriter(
-                    paths['probabilities'], *size, count=num_classes, **geo))
+                    paths['probabilities'], *size, count=num_classes,
+                    descriptions=class_names(model), **geo))
             # Closed in reverse order: labels are renamed last.
             step = max(1, math.ceil(max(size) / QUICKLOOK_SIZE))
             sink = _LabelSink(writers, step if options.quicklook else None)
@@ -232,6 +234,17 @@ def predict_raster(model: torch.nn.Module,
                 write_colour_png(paths['quicklook'], colours[labels])
     return dict(status='done', paths=paths,
                 mode='whole' if whole else 'bounded', **counts)
+
+
+def class_names(model: torch.nn.Module) -> Optional[Sequence[str]]:
+    """The model's class names: the checkpoint's ``dataset_meta``, else the
+    ISPRS classes for a 6-class model, else None."""
+    meta = getattr(model, 'dataset_meta', None) or {}
+    classes = meta.get('classes')
+    num_classes = model.decode_head.out_channels
+    if classes is not None and len(classes) == num_classes:
+        return tuple(classes)
+    return ISPRS_CLASSES if num_classes == len(ISPRS_CLASSES) else None
 
 
 @contextlib.contextmanager

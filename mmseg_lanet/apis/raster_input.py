@@ -87,7 +87,9 @@ class RasterInput:
         image (str): Image raster.
         file_bands (Sequence[str], optional): Names of the image's bands,
             in file order (any order, extra bands allowed). Defaults to the
-            model's optical bands.
+            file's band descriptions where each names a band of the model
+            (any case), else the model's optical bands; names that
+            contradict such descriptions are an error.
         dsm (str, optional): Height raster, when the model takes a height
             band that the image does not hold.
         nodata (float, optional): Pixels whose optical bands all equal it
@@ -118,7 +120,12 @@ class RasterInput:
 
     def _select_bands(self, path: str, file_bands, dsm: Optional[str]):
         spec, image = self.spec, self.image
-        file_bands = tuple(file_bands or spec.optical_bands)
+        described = self._described_bands()
+        if file_bands and described and tuple(file_bands) != described:
+            raise ValueError(
+                f'{path}: --bands {" ".join(file_bands)} contradicts the '
+                f'band descriptions in the file: {" ".join(described)}')
+        file_bands = tuple(file_bands or described or spec.optical_bands)
         if image.count != len(file_bands):
             raise ValueError(
                 f'{path}: has {image.count} band(s), expected '
@@ -159,6 +166,14 @@ class RasterInput:
             self.dsm = RasterReader(dsm)
             self._check_dsm(path, dsm)
             self.dsm_index = height
+
+    def _described_bands(self) -> Optional[Tuple[str, ...]]:
+        """The file's band order from its band descriptions, when every band
+        is described by a band name of the model (any case), else None."""
+        names = {b.upper(): b for b in self.spec.bands}
+        found = tuple(names.get((d or '').strip().upper())
+                      for d in self.image.descriptions)
+        return found if found and all(found) else None
 
     def _check_dsm(self, path: str, dsm_path: str) -> None:
         dsm, image = self.dsm, self.image

@@ -64,6 +64,9 @@ class RasterReader:
         crs, transform: rasterio CRS and affine transform, None without
             rasterio or for a file without georeference.
         nodata (float, optional): The file's nodata value.
+        descriptions (tuple): The bands' descriptions (GDAL band
+            descriptions, e.g. 'NIR'), None for a band without one (all
+            None without rasterio).
     """
 
     def __init__(self, path: str) -> None:
@@ -87,6 +90,7 @@ class RasterReader:
             self.crs, self.nodata = ds.crs, ds.nodata
             # A file without georeference reports the identity transform.
             self.transform = ds.transform if ds.crs is not None else None
+            self.descriptions = tuple(ds.descriptions)
             return
         if osp.splitext(path)[1].lower() not in TIFF_SUFFIXES + NUMPY_SUFFIXES:
             raise ValueError(
@@ -94,6 +98,7 @@ class RasterReader:
                 '.npy without rasterio; pip install mmseg-lanet[geo])')
         self.height, self.width, self.count = raster_shape(path)
         self.dtype = read_window(path, (0, 0, 1, 1)).dtype
+        self.descriptions = (None, ) * self.count
 
     @property
     def shape(self) -> Tuple[int, int]:
@@ -137,6 +142,8 @@ class RasterWriter:
         crs, transform: Georeference (rasterio objects), or None.
         nodata (float, optional): Nodata value written in the header.
         colormap (dict, optional): Class index -> RGBA for band 1.
+        descriptions (Sequence[str], optional): One description per band
+            (GDAL band descriptions; with rasterio only).
     """
 
     def __init__(self,
@@ -148,7 +155,8 @@ class RasterWriter:
                  crs=None,
                  transform=None,
                  nodata: Optional[float] = None,
-                 colormap: Optional[Dict[int, Sequence[int]]] = None) -> None:
+                 colormap: Optional[Dict[int, Sequence[int]]] = None,
+                 descriptions: Optional[Sequence[str]] = None) -> None:
         os.makedirs(osp.dirname(path) or '.', exist_ok=True)
         self.path, self.partial = path, _partial_path(path)
         self.height, self.width, self.count = height, width, count
@@ -172,6 +180,8 @@ class RasterWriter:
                 self._dataset = rasterio.open(self.partial, 'w', **profile)
             if colormap is not None:
                 self._dataset.write_colormap(1, colormap)
+            for band, text in enumerate(descriptions or (), start=1):
+                self._dataset.set_band_description(band, text)
             self._memmap = None
         else:
             shape = (height, width) if count == 1 else (height, width, count)

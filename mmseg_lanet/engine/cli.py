@@ -194,7 +194,8 @@ def predict(argv: Optional[Sequence[str]] = None) -> list:
         'a folder of rasters named as the images')
     parser.add_argument(
         '--bands', nargs='+', help="names of the image file's bands in file "
-        "order (default: the config's optical bands)")
+        "order (default: the file's band descriptions when they name the "
+        "model's bands, else the config's optical bands)")
     parser.add_argument('--device', help='cpu, cuda, cuda:1... (default: '
                         'cuda when available)')
     parser.add_argument('--batch-size', type=int, default=4,

@@ -10,14 +10,17 @@ UTM33 = CRS.from_epsg(32633)
 TRANSFORM = from_origin(368000.0, 5808000.0, 0.05, 0.05)
 
 
-def write_geotiff(path, array, crs=UTM33, transform=TRANSFORM, nodata=None):
-    """Write (C, H, W) or (H, W) as a GeoTIFF."""
+def write_geotiff(path, array, crs=UTM33, transform=TRANSFORM, nodata=None,
+                  descriptions=None):
+    """Write (C, H, W) or (H, W) as a GeoTIFF (with band descriptions)."""
     array = array[None] if array.ndim == 2 else array
     count, height, width = array.shape
     with rasterio.open(str(path), 'w', driver='GTiff', height=height,
                        width=width, count=count, dtype=array.dtype, crs=crs,
                        transform=transform, nodata=nodata) as ds:
         ds.write(array)
+        for band, text in enumerate(descriptions or (), start=1):
+            ds.set_band_description(band, text)
     return str(path)
 
 

@@ -10,7 +10,7 @@ from _raster_helpers import (TRANSFORM, UTM33, read_back, tiny_config,
                              write_geotiff)
 from mmseg_lanet.apis import (InputSpec, PredictOptions, RasterInferencer,
                               RasterInput, load_segmentor, predict_raster)
-from mmseg_lanet.datasets.isprs_classes import ISPRS_PALETTE
+from mmseg_lanet.datasets.isprs_classes import ISPRS_CLASSES, ISPRS_PALETTE
 
 BOUNDED = dict(window=(64, 64), stride=(48, 48), batch_size=3,
                mode='bounded')
@@ -312,3 +312,44 @@ def test_channels_last_gives_the_same_map(tiny_checkpoint, rasters,
                                read_back(out['paths']['probabilities'])[0])
     assert (maps[True][0] == maps[False][0]).mean() > 0.999
     assert np.abs(maps[True][1].astype(int) - maps[False][1]).max() <= 1
+
+
+def test_band_order_from_band_descriptions(tiny_model, rasters, scene,
+                                           tmp_path):
+    """A file whose bands are described by the model's band names (any
+    case) is read in that order without --bands; --bands that contradict
+    the descriptions are an error; other descriptions are ignored."""
+    shuffled = scene['image'][[3, 0, 1, 2]]
+    described = write_geotiff(tmp_path / 'described.tif', shuffled,
+                              descriptions=('nir', 'R', 'g', 'B'))
+    options = PredictOptions(mode='whole', quicklook=False)
+    reference = predict_raster(tiny_model, rasters['image'],
+                               str(tmp_path / 'ref'), rasters['dsm'], options)
+    out = predict_raster(tiny_model, described, str(tmp_path / 'a'),
+                         rasters['dsm'], options)
+    np.testing.assert_array_equal(_labels(out['paths']['labels']),
+                                  _labels(reference['paths']['labels']))
+    with pytest.raises(ValueError, match=(
+            r'described.tif: --bands R G B NIR contradicts the band '
+            r'descriptions in the file: NIR R G B')):
+        predict_raster(tiny_model, described, str(tmp_path / 'b'),
+                       rasters['dsm'], PredictOptions(
+                           file_bands=('R', 'G', 'B', 'NIR'), mode='whole'))
+    # 'Band 1'... name no model band: the model's order is assumed.
+    generic = write_geotiff(tmp_path / 'generic.tif', scene['image'],
+                            descriptions=('Band 1', 'Band 2', 'Band 3',
+                                          'Band 4'))
+    out = predict_raster(tiny_model, generic, str(tmp_path / 'c'),
+                         rasters['dsm'], options)
+    np.testing.assert_array_equal(_labels(out['paths']['labels']),
+                                  _labels(reference['paths']['labels']))
+
+
+def test_probability_bands_named_by_class(tiny_model, rasters, tmp_path):
+    out = predict_raster(tiny_model, rasters['image'], str(tmp_path),
+                         rasters['dsm'], PredictOptions(
+                             probabilities=True, quicklook=False, **BOUNDED))
+    import rasterio
+    with rasterio.open(out['paths']['probabilities']) as ds:
+        assert ds.descriptions == ISPRS_CLASSES
+        assert ds.count == 6

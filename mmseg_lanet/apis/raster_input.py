@@ -1,5 +1,6 @@
 """The model's input from raster files: bands chosen by name, checked, and
 normalised exactly as the config's test pipeline does, window by window."""
+import warnings
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
@@ -125,6 +126,12 @@ class RasterInput:
             raise ValueError(
                 f'{path}: --bands {" ".join(file_bands)} contradicts the '
                 f'band descriptions in the file: {" ".join(described)}')
+        if not file_bands and not described and image.count > 1:
+            # A wrong guess gives a map of nonsense, not an error: say it.
+            warnings.warn(
+                f'{path}: no band names in the file (band descriptions); '
+                f'reading its bands as {" ".join(spec.optical_bands)}, the '
+                "model's order; name them with --bands if they differ")
         file_bands = tuple(file_bands or described or spec.optical_bands)
         if image.count != len(file_bands):
             raise ValueError(

@@ -335,12 +335,16 @@ def test_band_order_from_band_descriptions(tiny_model, rasters, scene,
         predict_raster(tiny_model, described, str(tmp_path / 'b'),
                        rasters['dsm'], PredictOptions(
                            file_bands=('R', 'G', 'B', 'NIR'), mode='whole'))
-    # 'Band 1'... name no model band: the model's order is assumed.
+    # 'Band 1'... name no model band: the model's order is assumed, and
+    # said, since a wrong guess would give nonsense rather than an error.
     generic = write_geotiff(tmp_path / 'generic.tif', scene['image'],
                             descriptions=('Band 1', 'Band 2', 'Band 3',
                                           'Band 4'))
-    out = predict_raster(tiny_model, generic, str(tmp_path / 'c'),
-                         rasters['dsm'], options)
+    with pytest.warns(UserWarning, match=(
+            r"generic.tif: no band names in the file \(band descriptions\); "
+            r"reading its bands as R G B NIR, the model's order")):
+        out = predict_raster(tiny_model, generic, str(tmp_path / 'c'),
+                             rasters['dsm'], options)
     np.testing.assert_array_equal(_labels(out['paths']['labels']),
                                   _labels(reference['paths']['labels']))
 

@@ -3,7 +3,10 @@
 #
 #   bash tools/analysis_tools/benchmark_gpu.sh OUT_DIR [PART...]
 #
-# PART (default: all, in this order; about 9 minutes on one H200):
+# PART (default: all, in this order). Not yet run on a GPU: expect about 9
+# minutes on one H200 in all, but the parts' time limits add to 19; where a
+# command may run 10 minutes at most, run `predict amp`, then
+# `profile zoo tests`.
 #   predict   batched blend vs MMSeg slide on a 6000 x 6000 x 5 raster
 #             (issue 9's 5x target), plain and channels-last, and
 #             prediction from files
@@ -72,7 +75,7 @@ for part in $PARTS; do
     done
     ;;
   zoo)
-    timeout 200 python tools/analysis_tools/benchmark_models.py \
+    timeout 300 python tools/analysis_tools/benchmark_models.py \
       --device cuda --tile-sizes --out "$OUT/bench_zoo.json" 2>&1 | quiet |
       tee "$OUT/bench_zoo.log"
     ;;

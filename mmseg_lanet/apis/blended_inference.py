@@ -145,7 +145,6 @@ def blended_inference(read: ReadFn,
     """
     if batch_size < 1:
         raise ValueError(f'batch_size must be >= 1, got {batch_size}')
-    device = torch.device(device)
     height, width = size
     rows_of_windows = plan_windows(height, width, tuple(window),
                                    tuple(stride))

@@ -528,19 +528,20 @@ def to_json(results: Sequence[Result], settings: Settings) -> dict:
         results=[asdict(r) for r in results])
 
 
-def profile_training(path: str,
-                     device: str = 'cpu',
-                     amp: bool = True,
-                     batch: int = 8,
-                     size: int = 512,
-                     steps: int = 3,
-                     row_limit: int = 30,
-                     inference: bool = False,
-                     cfg_options: Optional[dict] = None) -> str:
-    """Profile training steps of one config with :mod:`torch.profiler`, to
-    see where autocast costs time: the operators by self time, how many
-    operators and dtype conversions (``aten::_to_copy``) a step makes, and
-    on CUDA how long the GPU is busy per step. A GPU busy for much less than
+def profile_step(path: str,
+                 device: str = 'cpu',
+                 amp: bool = True,
+                 batch: int = 8,
+                 size: int = 512,
+                 steps: int = 3,
+                 row_limit: int = 30,
+                 inference: bool = False,
+                 cfg_options: Optional[dict] = None) -> str:
+    """Profile steps of one config with :mod:`torch.profiler`: training
+    steps by default, to see where autocast costs time: the operators by
+    self time, how many operators and dtype conversions
+    (``aten::_to_copy``) a step makes, and on CUDA how long the GPU is busy
+    per step. A GPU busy for much less than
     the step's wall time waits for the CPU to launch operators (a step
     bound by operator count, not by arithmetic).
 

@@ -24,6 +24,17 @@ def write_geotiff(path, array, crs=UTM33, transform=TRANSFORM, nodata=None,
     return str(path)
 
 
+def synthetic_scene(height, width, seed):
+    """A synthetic scene: (4, H, W) uint8 R-G-B-NIR image, (H, W) DSM and
+    labels."""
+    import numpy as np
+    from mmseg_lanet.datasets.synthetic import generate_scene, terrain_dsm
+    rng = np.random.default_rng(seed)
+    scene = generate_scene(height, width, rng)
+    return dict(image=scene.reflectance.transpose(2, 0, 1).copy(),
+                dsm=terrain_dsm(scene, 35., rng), labels=scene.labels)
+
+
 def read_back(path):
     """(bands, profile, crs, transform) of a written raster."""
     with rasterio.open(path) as ds:

@@ -1,10 +1,9 @@
 """Fixtures of the inference tests: a tiny LANet with its initial weights
 and a synthetic scene as GeoTIFFs."""
-import numpy as np
 import pytest
 import torch
 
-from _raster_helpers import tiny_config, write_geotiff
+from _raster_helpers import synthetic_scene, tiny_config, write_geotiff
 
 
 @pytest.fixture(autouse=True)
@@ -17,11 +16,7 @@ def one_thread():
 
 @pytest.fixture(scope='session')
 def scene():
-    from mmseg_lanet.datasets.synthetic import generate_scene, terrain_dsm
-    rng = np.random.default_rng(3)
-    scene = generate_scene(150, 130, rng)
-    return dict(image=scene.reflectance.transpose(2, 0, 1).copy(),
-                dsm=terrain_dsm(scene, 35., rng), labels=scene.labels)
+    return synthetic_scene(150, 130, seed=3)
 
 
 @pytest.fixture(scope='session')

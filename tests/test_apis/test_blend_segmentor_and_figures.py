@@ -1,6 +1,5 @@
 """The 'blend' test mode of BlendEncoderDecoder and the branch figure."""
 import cv2
-import numpy as np
 import pytest
 import torch
 from mmengine.config import ConfigDict

@@ -13,7 +13,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from _raster_helpers import read_back, tiny_config, write_geotiff
+from _raster_helpers import (read_back, synthetic_scene, tiny_config,
+                             write_geotiff)
 from mmseg_lanet.apis import (InputSpec, PredictOptions, RasterInput,
                               predict_raster)
 
@@ -23,15 +24,10 @@ STEPS = 400
 
 def _scene_rasters(folder, name, height, width, seed):
     """A synthetic scene as image and DSM GeoTIFFs, with its labels."""
-    from mmseg_lanet.datasets.synthetic import generate_scene, terrain_dsm
-    rng = np.random.default_rng(seed)
-    scene = generate_scene(height, width, rng)
-    dsm = terrain_dsm(scene, 35., rng)
-    return dict(
-        image=write_geotiff(folder / f'{name}.tif',
-                            scene.reflectance.transpose(2, 0, 1).copy()),
-        dsm=write_geotiff(folder / f'{name}_dsm.tif', dsm),
-        labels=scene.labels)
+    scene = synthetic_scene(height, width, seed)
+    return dict(image=write_geotiff(folder / f'{name}.tif', scene['image']),
+                dsm=write_geotiff(folder / f'{name}_dsm.tif', scene['dsm']),
+                labels=scene['labels'])
 
 
 @pytest.fixture(scope='module')

@@ -11,7 +11,7 @@ from mmengine.config import Config
 
 from _small_models import shrink_backbone, shrink_model
 from mmseg_lanet.engine.benchmark import (Settings, benchmark,
-                                          markdown_table, profile_training,
+                                          markdown_table, profile_step,
                                           ratio_table, resolve_device)
 
 ROOT = osp.join(osp.dirname(__file__), '..', '..')
@@ -170,19 +170,19 @@ def _profile_counts(report, what):
 
 
 def test_profile_counts_operators_and_casts(small_configs):
-    report = profile_training(small_configs[1], batch=2, size=32, steps=1)
+    report = profile_step(small_configs[1], batch=2, size=32, steps=1)
     calls, casts = _profile_counts(report, 'AMP training, batch 2 x 32x32')
     assert casts > 0 and 'aten::_to_copy' in report
     # The same step with the head under autocast (--cfg-options) converts
     # every head convolution's weights: more casts and more calls.
-    follow = profile_training(
+    follow = profile_step(
         small_configs[1], batch=2, size=32, steps=1,
         cfg_options={'model.decode_head.float32_under_amp': False})
     calls_follow, casts_follow = _profile_counts(
         follow, 'AMP training, batch 2 x 32x32')
     assert casts_follow >= casts + 20 and calls_follow > calls
     # The latency call: no autocast, no conversion at all.
-    inference = profile_training(small_configs[1], size=32, steps=1,
+    inference = profile_step(small_configs[1], size=32, steps=1,
                                  inference=True)
     assert _profile_counts(inference, 'inference, 1 x 32x32')[1] == 0
 

@@ -26,7 +26,7 @@ from mmengine.config import DictAction
 
 import mmseg_lanet  # noqa: F401  (registers the plugin's models)
 from mmseg_lanet.engine.benchmark import (MODES, Settings, benchmark,
-                                          markdown_table, profile_training,
+                                          markdown_table, profile_step,
                                           ratio_table, to_json)
 
 ROOT = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..')
@@ -125,7 +125,7 @@ def main(argv=None):
         if args.profile:
             inference = args.profile == 'inference'
             for path in args.configs:
-                print(profile_training(
+                print(profile_step(
                     path, args.device, args.amp is not False,
                     args.train_batch or 8,
                     args.size if inference else args.train_size,

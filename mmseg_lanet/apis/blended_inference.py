@@ -7,6 +7,7 @@ soon as they are final. :func:`mmseg_lanet.apis.predict_raster` plugs in
 raster files; :class:`mmseg_lanet.models.BlendEncoderDecoder` plugs in
 MMSeg's test loop.
 """
+import contextlib
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import (Callable, Dict, Iterable, Iterator, List, Optional,
@@ -38,7 +39,8 @@ def softmax_predictor(logits_fn: Callable[[Tensor], Tensor],
         logits_fn (callable): (N, C, h, w) -> (N, K, h, w) logits.
         flip (bool): Average over the flips. Defaults to False.
         amp (bool): Run under ``torch.autocast`` (float16 on CUDA,
-            bfloat16 on CPU). Defaults to False.
+            bfloat16 on CPU). False leaves autocast as the caller set it
+            (e.g. mmengine's ``TestLoop(fp16=True)``). Defaults to False.
 
     Returns:
         callable: (N, C, h, w) -> (N, K, h, w) float32 probabilities.
@@ -50,7 +52,9 @@ def softmax_predictor(logits_fn: Callable[[Tensor], Tensor],
         device_type = images.device.type
         dtype = torch.float16 if device_type == 'cuda' else torch.bfloat16
         probs = None
-        with torch.autocast(device_type, dtype=dtype, enabled=amp):
+        autocast = torch.autocast(device_type, dtype=dtype) if amp else \
+            contextlib.nullcontext()
+        with autocast:
             for dim in dims:
                 flipped = images.flip(dim) if dim else images
                 logits = logits_fn(flipped).float()

@@ -10,6 +10,10 @@ Cases (``method``):
   this plugin's ``blend`` (:class:`BlendEncoderDecoder`, batched windows),
   at the same window and stride; only the inference is timed.
 
+With ``amp`` every case runs under autocast (float16 on CUDA, bfloat16 on
+CPU): MMSeg's slide as mmengine's ``TestLoop(fp16=True)`` runs it, blend
+and predict as ``--amp`` of ``tools/predict.py`` does.
+
 Each case runs in a fresh Python process so that its peak RSS
 (``ru_maxrss``) is its own. On CUDA every case runs with
 ``cudnn.benchmark`` on, as ``tools/test.py`` does through the configs'
@@ -122,11 +126,16 @@ def run_case(case: dict) -> dict:
     options = PredictOptions(
         window=tuple(case['window']), stride=tuple(case['stride']),
         batch_size=case['batch_size'], mode=case.get('mode', 'bounded'),
-        quicklook=False, channels_last=case.get('channels_last', False))
+        quicklook=False, channels_last=case.get('channels_last', False),
+        amp=case.get('amp', False))
     inferencer = RasterInferencer(_config(case['model']), case['checkpoint'],
                                   case['device'], options)
     sync = torch.cuda.synchronize if cuda else lambda: None
     result = {}
+    # The type the backbone computed in: shows that autocast reached it.
+    inferencer.model.backbone.register_forward_hook(
+        lambda module, args, out: result.update(
+            backbone_dtype=str(out[-1].dtype).replace('torch.', '')))
     if case['method'] == 'predict':
         if case.get('warmup'):
             inferencer(case['image'], case['out_dir'] + '_warmup',
@@ -149,7 +158,11 @@ def run_case(case: dict) -> dict:
         shape = tuple(images.shape[2:])
         metas = [dict(img_shape=shape, ori_shape=shape, pad_shape=shape,
                       padding_size=[0, 0, 0, 0])]
-        with torch.no_grad():
+        autocast = torch.autocast(
+            images.device.type,
+            dtype=torch.float16 if cuda else torch.bfloat16,
+            enabled=case.get('amp', False))
+        with torch.no_grad(), autocast:
             if case.get('warmup'):
                 model.inference(images, metas)
             sync()
@@ -192,6 +205,7 @@ def benchmark(work_dir: str,
               batch_size: int = 4,
               threads: Optional[int] = None,
               channels_last: bool = False,
+              amp: bool = False,
               log=print) -> List[dict]:
     """Run every (size, method) case, each in a subprocess.
 
@@ -208,6 +222,7 @@ def benchmark(work_dir: str,
         threads (int, optional): torch CPU threads per case.
         channels_last (bool): Run 'predict' and 'blend' in the channels-last
             memory format (MMSeg's 'slide' as ``tools/test.py`` runs it).
+        amp (bool): Every case under autocast (see the module doc).
         log (callable): Receives one line per case.
 
     Returns:
@@ -234,12 +249,14 @@ def benchmark(work_dir: str,
                 threads=threads, image=rasters['image'],
                 dsm=rasters['dsm'], out_dir=out_dir,
                 warmup=device.startswith('cuda'),
-                channels_last=channels_last and method != 'slide')
+                channels_last=channels_last and method != 'slide',
+                amp=amp)
             figures = run_case_in_subprocess(case)
             row = dict(size=size, method=method, model=model, device=device,
                        window=tuple(window), stride=tuple(stride),
                        batch_size=case['batch_size'],
-                       channels_last=case['channels_last'], **figures)
+                       channels_last=case['channels_last'], amp=amp,
+                       **figures)
             rows.append(row)
             log(format_row(row))
     return rows
@@ -248,8 +265,9 @@ def benchmark(work_dir: str,
 def format_row(row: dict) -> str:
     extra = (f', peak CUDA {row["peak_cuda_mib"]:.0f} MiB'
              if 'peak_cuda_mib' in row else '')
+    precision = 'AMP ' if row.get('amp') else 'fp32'
     return (f'{row["size"]:>6} x {row["size"]:<6} {row["method"]:<14} '
-            f'{row["model"]:<5} {row["device"]:<5} batch '
+            f'{row["model"]:<5} {row["device"]:<5} {precision} batch '
             f'{row["batch_size"]:<3} {row["seconds"]:9.2f} s  peak RSS '
             f'{row["peak_rss_mib"]:8.0f} MiB{extra}')
 

@@ -148,6 +148,9 @@ def test(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument(
         '--tta', action='store_true', help='test-time augmentation')
     parser.add_argument(
+        '--amp', action='store_true',
+        help="mixed precision (mmengine's TestLoop fp16), every test mode")
+    parser.add_argument(
         '--confusion-matrix', metavar='PNG',
         help='also draw the confusion matrix into this PNG')
     args = parser.parse_args(argv)
@@ -162,6 +165,8 @@ def test(argv: Optional[Sequence[str]] = None) -> None:
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
         cfg.tta_model.module = cfg.model
         cfg.model = cfg.tta_model
+    if args.amp:
+        cfg.test_cfg['fp16'] = True
     if args.out is not None:
         cfg.test_evaluator['output_dir'] = args.out
         cfg.test_evaluator['keep_results'] = True

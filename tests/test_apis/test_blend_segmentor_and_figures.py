@@ -54,6 +54,28 @@ def test_blend_mode(tiny_model, tile):
     tiny_model.test_cfg = ConfigDict(mode='whole')
 
 
+def test_blend_mode_runs_under_the_test_loops_autocast(tiny_model, tile):
+    # mmengine's TestLoop(fp16=True) wraps the test step in autocast; the
+    # blend mode's windows must run in it, as MMSeg's modes do.
+    seen = []
+    hook = tiny_model.backbone.register_forward_hook(
+        lambda module, args, out: seen.append(out[-1].dtype))
+    try:
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            for mode in ('slide', 'blend'):
+                scores = _inference(tiny_model, tile, mode=mode,
+                                    crop_size=(64, 64), stride=(48, 48),
+                                    batch_size=4)
+                assert scores.shape == (1, 6, 150, 130)
+        _inference(tiny_model, tile, mode='blend', crop_size=(64, 64),
+                   stride=(48, 48), batch_size=4)
+    finally:
+        hook.remove()
+        tiny_model.test_cfg = ConfigDict(mode='whole')
+    # 9 windows one by one (slide), 3 batches (blend), then blend in fp32.
+    assert seen == [torch.bfloat16] * 12 + [torch.float32] * 3
+
+
 def test_branch_predictions(tiny_model, tile):
     maps = branch_predictions(tiny_model, tile)
     assert set(maps) == {'high', 'high_pam', 'low', 'low_pam', 'low_aem',

@@ -36,7 +36,7 @@ def _python_commands():
         match = re.search(r'python (tools/\S+\.py .*?)(?: 2>&1|$)', line)
         if match:
             command = expand.sub(lambda m: variables.get(m[1], 'X'),
-                                 match[1].replace('$layout', '')
+                                 match[1].replace('$flags', '--channels-last --amp')
                                  .replace('$head', 'True'))
             commands.append(shlex.split(command))
     return commands

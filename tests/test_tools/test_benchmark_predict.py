@@ -27,6 +27,24 @@ def test_small_benchmark(tmp_path):
     assert osp.isfile(tmp_path / 'out_predict_64' / 'ortho_64.tif')
 
 
+def test_amp_runs_every_method_under_autocast(tmp_path):
+    rows = benchmark_predict.main([
+        '--work-dir', str(tmp_path), '--sizes', '48', '--methods', 'slide',
+        'blend', 'predict', '--model', 'tiny', '--window', '32', '32',
+        '--stride', '16', '16', '--threads', '1', '--amp'
+    ])
+    assert [r['method'] for r in rows] == ['slide', 'blend', 'predict']
+    # CPU autocast is bfloat16; without --amp the backbone is float32.
+    assert [(r['amp'], r['backbone_dtype']) for r in rows] == [
+        (True, 'bfloat16')] * 3
+    fp32 = benchmark_predict.main([
+        '--work-dir', str(tmp_path), '--sizes', '48', '--methods', 'slide',
+        '--model', 'tiny', '--window', '32', '32', '--stride', '16', '16',
+        '--threads', '1'
+    ])
+    assert (fp32[0]['amp'], fp32[0]['backbone_dtype']) == (False, 'float32')
+
+
 def test_summary_ratios():
     rows = [dict(size=2048, method='predict', peak_rss_mib=1000.),
             dict(size=12000, method='predict', peak_rss_mib=1100.),

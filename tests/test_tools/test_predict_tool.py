@@ -75,9 +75,13 @@ def test_test_tool_blend_mode_and_confusion_matrix(checkpoint, sample_root,
         'test_dataloader.num_workers=0',
         'test_dataloader.persistent_workers=False',
         'model.test_cfg.mode=blend', 'model.test_cfg.crop_size=(128,128)',
-        'model.test_cfg.stride=(96,96)', 'model.test_cfg.batch_size=4'),
+        'model.test_cfg.stride=(96,96)', 'model.test_cfg.batch_size=4',
+        '--amp'),
         cwd=str(tmp_path))
     assert 'Iter(test)' in log and ' OA: ' in log
+    # --amp: mmengine's TestLoop runs the test steps under autocast.
+    dumped, = tmp_path.glob('*.py')
+    assert "test_cfg = dict(fp16=True, type='TestLoop')" in dumped.read_text()
     picture = cv2.imread(str(png))
     assert picture is not None and np.prod(picture.shape[:2]) > 300 * 300
 

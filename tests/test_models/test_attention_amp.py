@@ -121,3 +121,13 @@ def test_lanet_head_under_autocast(float32_under_amp):
         assert len(casts) - len(activations) >= 20
         assert activations == [(1, 64, 2, 20, 2, 20)]
         torch.testing.assert_close(low.float(), fp32, rtol=0.05, atol=0.05)
+
+
+def test_lanet_head_on_a_device_without_autocast():
+    """The autocast check must not fail where autocast does not exist:
+    shape inference on the 'meta' device (no memory, no arithmetic)."""
+    head = MODELS.build(Config.fromfile(LANET).model.decode_head).to('meta')
+    feats = [torch.empty(2, 256, 40, 48, device='meta'), None, None,
+             torch.empty(2, 2048, 5, 6, device='meta')]
+    out = head(feats)
+    assert out.device.type == 'meta' and out.shape == (2, 6, 40, 48)

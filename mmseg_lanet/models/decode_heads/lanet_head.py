@@ -235,7 +235,9 @@ class LANetHead(BaseDecodeHead):
             low``; all of shape (N, num_classes, H, W) at the output size.
         """
         device = inputs[self.in_index[0]].device.type
-        if self.float32_under_amp and torch.is_autocast_enabled(device):
+        # (Autocast exists for some device types only, e.g. not 'meta'.)
+        if (self.float32_under_amp and torch.amp.is_autocast_available(device)
+                and torch.is_autocast_enabled(device)):
             selected = set(self.in_index)
             inputs = [x.float() if i in selected else x
                       for i, x in enumerate(inputs)]

@@ -62,6 +62,10 @@ class Settings:
         cfg_options (dict, optional): Settings merged into every config
             (as ``--cfg-options`` of MMSeg's tools), e.g.
             ``{'model.decode_head.float32_under_amp': False}``.
+        compile (str, optional): ``torch.compile`` backend of the training
+            step's forward and loss ('inductor': what mmengine's
+            ``compile=True`` does to ``train_step``); the warm-up calls pay
+            the compilation. None: eager. Latency and tiles stay eager.
     """
     device: str = 'cpu'
     size: int = 512
@@ -78,6 +82,7 @@ class Settings:
     tile_flops: bool = False
     timer: str = 'wall'
     cfg_options: Optional[dict] = None
+    compile: Optional[str] = None
 
     @classmethod
     def small(cls, device: str = 'cpu') -> 'Settings':
@@ -299,11 +304,17 @@ def amp_dtype(device: torch.device) -> torch.dtype:
     return torch.float16 if device.type == 'cuda' else torch.bfloat16
 
 
-def training_call(model: nn.Module, bands: int, batch: int, size: int,
-                  device: torch.device, amp: bool) -> Callable:
+def training_call(model: nn.Module,
+                  bands: int,
+                  batch: int,
+                  size: int,
+                  device: torch.device,
+                  amp: bool,
+                  compile: Optional[str] = None) -> Callable:
     """A training step (forward, loss, backward, SGD step) on random data;
     with ``amp``, under autocast (:func:`amp_dtype`) and, for float16, a
-    gradient scaler."""
+    gradient scaler; with ``compile``, forward and loss through
+    ``torch.compile`` with that backend."""
     inputs = torch.randn(batch, bands, size, size, device=device)
     num_classes = model.decode_head.num_classes
     samples = []
@@ -317,10 +328,16 @@ def training_call(model: nn.Module, bands: int, batch: int, size: int,
     scaler = torch.amp.GradScaler(
         device.type, enabled=amp and dtype == torch.float16)
 
+    def loss_of(inputs, samples):
+        return model.parse_losses(model(inputs, samples, mode='loss'))[0]
+
+    if compile:
+        loss_of = torch.compile(loss_of, backend=compile)
+
     def call():
         model.train()
         with torch.autocast(device.type, dtype=dtype, enabled=amp):
-            loss, _ = model.parse_losses(model(inputs, samples, mode='loss'))
+            loss = loss_of(inputs, samples)
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
@@ -365,7 +382,8 @@ def benchmark_config(path: str, settings: Settings,
         for amp in amp_modes:
             step_s, peak = time_calls(
                 training_call(model, bands, settings.train_batch,
-                              settings.train_size, device, amp), device,
+                              settings.train_size, device, amp,
+                              settings.compile), device,
                 settings.warmup, settings.reps, settings.timer)
             throughput = settings.train_batch / step_s
             if amp:
@@ -464,10 +482,12 @@ def markdown_table(results: Sequence[Result], settings: Settings) -> str:
     """The results as a markdown table; '—' where nothing was measured."""
     s = settings.size
     batch = f' b{settings.train_batch}' if settings.train_batch else ''
+    compiled = f' compiled ({settings.compile})' if settings.compile else ''
     header = [
         'config', 'bands', 'params (M)', f'FLOPs (G) {s}x{s}',
         f'latency {s}x{s} (ms)',
-        f'train{batch} fp32 (img/s)', f'train{batch} AMP (img/s)',
+        f'train{batch}{compiled} fp32 (img/s)',
+        f'train{batch}{compiled} AMP (img/s)',
         'train peak mem fp32 / AMP (MiB)'
     ]
     tile_keys = [(size, mode) for size in settings.tile_sizes

@@ -197,3 +197,23 @@ def test_amp_training_on_cpu(small_configs):
     row = markdown_table([result], settings).splitlines()[2].split(' | ')
     assert row[6] == f'{result.train_img_s_amp:.2f}'
     assert row[7].count(' / ') == 1
+
+
+def test_compiled_training_step(small_configs):
+    """--compile: the training step's forward and loss go through
+    torch.compile (the 'eager' backend here: Dynamo traces them, no code
+    generation, seconds on a CPU); the table says so."""
+    import torch
+    from torch._dynamo.utils import counters
+    torch._dynamo.reset()
+    counters.clear()
+    settings = dataclasses.replace(Settings.small(), compile='eager',
+                                   tile_sizes=())
+    result, = benchmark(small_configs[1:], settings)
+    assert result.train_img_s_fp32 > 0
+    # MMSeg's loss and accuracy break the graph (.item(), nonzero).
+    assert counters['stats']['unique_graphs'] >= 2
+    assert any('item()' in reason for reason in counters['graph_break'])
+    assert counters['stats']['calls_captured'] > 100
+    header = markdown_table([result], settings).splitlines()[0]
+    assert 'train b2 compiled (eager) fp32 (img/s)' in header

@@ -16,8 +16,8 @@ def test_unknown_part_is_an_error(tmp_path):
     proc = subprocess.run(['bash', SCRIPT, str(out), 'amp', 'nonsense'],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
-    assert 'unknown part: nonsense (predict, amp, zoo, profile, tests)' in \
-        proc.stderr
+    assert ('unknown part: nonsense (predict, amp, profile, compile, zoo, '
+            'tests)') in proc.stderr
     # Checked before anything runs: no part started, nothing written.
     assert not out.exists()
 
@@ -48,7 +48,7 @@ def test_every_command_parses_and_names_existing_configs():
     tools = sorted({c[0] for c in commands})
     assert tools == ['tools/analysis_tools/benchmark_models.py',
                      'tools/analysis_tools/benchmark_predict.py']
-    assert len(commands) == 6
+    assert len(commands) == 7
     parsers = {}
     for tool in tools:
         spec = importlib.util.spec_from_file_location(

@@ -5,18 +5,21 @@
 #
 # PART (default: all, in this order). Not yet run on a GPU. Where a
 # command may run 10 minutes at most and device time is short, run them by
-# priority as three commands: `predict` (3 x 120 + 60 s at most), then
-# `amp profile` (320 s), then `zoo tests` (450 s), the last two already seen
-# passing on an H200 except zoo's other heads.
+# priority as commands of at most 10 minutes: `predict` (3 x 120 + 60 s
+# at most), then `amp profile` (320 s), then `compile` (420 s), then `zoo
+# tests` (450 s; tests already seen passing on an H200).
 #   predict   batched blend vs MMSeg slide on a 6000 x 6000 x 5 raster
 #             (issue 9's 5x target): fp32, channels-last, and both methods
 #             under AMP; and prediction from files
 #   amp       FCN and LANet training throughput, fp32 and AMP, with the
 #             head in float32 under AMP (default) and following autocast
 #             (issue 10's 0.95x target), and their batch-1 latency
-#   zoo       every Potsdam comparison config at 512 x 512 (no large tiles)
 #   profile   torch.profiler tables: AMP training step and batch-1 latency
 #             call of FCN and LANet
+#   compile   FCN and LANet training throughput, fp32 and AMP, with the
+#             step's forward and loss through torch.compile (mmengine's
+#             compile=True); the warm-up pays four compilations
+#   zoo       every Potsdam comparison config at 512 x 512 (no large tiles)
 #   tests     pytest -m gpu (train, test, --amp, dist_train.sh over NCCL)
 #
 # Each part writes its log (and JSON) under OUT_DIR and has its own time
@@ -24,12 +27,13 @@
 set -o pipefail
 OUT=${1:?usage: benchmark_gpu.sh OUT_DIR [PART...]}
 shift
-PARTS=${*:-predict amp zoo profile tests}
+PARTS=${*:-predict amp profile compile zoo tests}
 for part in $PARTS; do
   case $part in
-  predict | amp | zoo | profile | tests) ;;
+  predict | amp | profile | compile | zoo | tests) ;;
   *)
-    echo "unknown part: $part (predict, amp, zoo, profile, tests)" >&2
+    echo "unknown part: $part (predict, amp, profile, compile, zoo," \
+      "tests)" >&2
     exit 2
     ;;
   esac
@@ -80,6 +84,12 @@ for part in $PARTS; do
         --out "$OUT/bench_amp_float32_head_$head.json" 2>&1 | quiet |
         tee "$OUT/bench_amp_float32_head_$head.log"
     done
+    ;;
+  compile)
+    timeout 420 python tools/analysis_tools/benchmark_models.py \
+      --device cuda --tile-sizes --reps 20 --compile "$FCN" "$LANET" \
+      --out "$OUT/bench_compile.json" 2>&1 | quiet |
+      tee "$OUT/bench_compile.log"
     ;;
   zoo)
     timeout 300 python tools/analysis_tools/benchmark_models.py \

@@ -89,6 +89,11 @@ def parse_args(argv=None):
         '--no-amp; batch --train-batch at --train-size) or the latency call '
         '(inference: batch 1 at --size)')
     parser.add_argument(
+        '--compile', nargs='?', const='inductor', metavar='BACKEND',
+        help="torch.compile the training step's forward and loss (as "
+        "mmengine's compile=True; backend default: inductor); the warm-up "
+        'pays the compilation')
+    parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='settings merged into every config, e.g. '
         'model.decode_head.float32_under_amp=False')
@@ -99,6 +104,7 @@ def settings_of(args) -> Settings:
     if args.small:
         settings = Settings.small(args.device)
         settings.cfg_options = args.cfg_options
+        settings.compile = args.compile
         return settings
     return Settings(
         device=args.device,
@@ -113,7 +119,8 @@ def settings_of(args) -> Settings:
         tile_reps=args.tile_reps,
         tile_flops=args.tile_flops,
         timer=args.timer,
-        cfg_options=args.cfg_options)
+        cfg_options=args.cfg_options,
+        compile=args.compile)
 
 
 def main(argv=None):

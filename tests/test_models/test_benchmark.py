@@ -152,6 +152,8 @@ def test_tool_writes_table_and_json(small_configs, tmp_path, capsys):
     (['configs/nope.py'], 'error: config file not found: configs/nope.py'),
     ([FCN, '--device', 'cuda:64'], "error: device 'cuda:64' does not exist"),
     ([FCN, '--device', 'tpu'], "error: unknown device 'tpu'"),
+    ([FCN, '--compile', '--compile-backend', 'turbo'],
+     "error: unknown --compile-backend 'turbo'; torch has ["),
 ])
 def test_tool_errors(args, message, capsys):
     with pytest.raises(SystemExit) as exit_info:

@@ -63,5 +63,9 @@ def test_every_command_parses_and_names_existing_configs():
             assert parsed.device == 'cuda'
             for config in parsed.configs:
                 assert osp.isfile(osp.join(REPO, config)), config
+            # Every config named reaches the configs (an option with an
+            # optional value would swallow the one after it).
+            named = [a for a in args if a.endswith('.py')]
+            assert not named or list(parsed.configs) == named
         else:
             assert '--device' in args and 'cuda' in args

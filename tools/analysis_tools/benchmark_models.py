@@ -89,22 +89,30 @@ def parse_args(argv=None):
         '--no-amp; batch --train-batch at --train-size) or the latency call '
         '(inference: batch 1 at --size)')
     parser.add_argument(
-        '--compile', nargs='?', const='inductor', metavar='BACKEND',
+        '--compile', action='store_true',
         help="torch.compile the training step's forward and loss (as "
-        "mmengine's compile=True; backend default: inductor); the warm-up "
-        'pays the compilation')
+        "mmengine's compile=True); the warm-up pays the compilation")
+    parser.add_argument('--compile-backend', default='inductor',
+                        help='torch.compile backend of --compile')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='settings merged into every config, e.g. '
         'model.decode_head.float32_under_amp=False')
-    return parser, parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.compile:
+        import torch._dynamo
+        backends = torch._dynamo.list_backends(exclude_tags=())
+        if args.compile_backend not in backends:
+            parser.error(f'unknown --compile-backend '
+                         f'{args.compile_backend!r}; torch has {backends}')
+    return parser, args
 
 
 def settings_of(args) -> Settings:
     if args.small:
         settings = Settings.small(args.device)
         settings.cfg_options = args.cfg_options
-        settings.compile = args.compile
+        settings.compile = args.compile_backend if args.compile else None
         return settings
     return Settings(
         device=args.device,
@@ -120,7 +128,7 @@ def settings_of(args) -> Settings:
         tile_flops=args.tile_flops,
         timer=args.timer,
         cfg_options=args.cfg_options,
-        compile=args.compile)
+        compile=args.compile_backend if args.compile else None)
 
 
 def main(argv=None):

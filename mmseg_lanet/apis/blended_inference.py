@@ -183,8 +183,17 @@ def blended_inference(read: ReadFn,
         if batch:
             yield stack(batch)
 
+    # Windows read from files are stacked in page-locked memory for a GPU:
+    # its upload then runs asynchronously instead of blocking this thread.
+    pin = torch.device(device).type == 'cuda'
+
     def stack(batch) -> Tuple[List[Window], Tensor, Optional[Tensor]]:
-        images = torch.stack([image for _, image, _ in batch])
+        images = [image for _, image, _ in batch]
+        out = None
+        if pin and images[0].device.type == 'cpu':
+            out = torch.empty((len(images), *images[0].shape),
+                              dtype=images[0].dtype, pin_memory=True)
+        images = torch.stack(images, out=out)
         masks = None
         if any(valid is not None for _, _, valid in batch):
             masks = torch.stack([

@@ -1,5 +1,6 @@
 """train -> test -> --amp -> torchrun/NCCL on one GPU, on the synthetic
-sample. Skipped without CUDA; run them alone with ``pytest -m gpu``."""
+sample, and tools/predict.py on a GPU against the CPU. Skipped without
+CUDA; run them alone with ``pytest -m gpu``."""
 import os.path as osp
 
 import pytest
@@ -61,3 +62,46 @@ def test_dist_train_one_gpu_nccl(sample_root, tmp_path):
     assert 'Iter(train) [4/4]' in log
     assert all(' memory: ' in ln for ln in train_lines(log))
     assert osp.isfile(osp.join(work_dir, 'iter_4.pth'))
+
+
+def predicted(folder, device, *flags):
+    """Labels and uint8 probabilities of tools/predict.py (tiny LANet with
+    random weights, 128 windows every 96) on the benchmark's rasters."""
+    from mmseg_lanet.apis.predict_benchmark import (save_random_checkpoint,
+                                                    write_test_rasters)
+    from mmseg_lanet.datasets.georaster import RasterReader
+    from mmseg_lanet.engine.cli import predict
+    rasters = write_test_rasters(str(folder), 700)
+    checkpoint = save_random_checkpoint('tiny', str(folder / 'tiny.pth'))
+    out = folder / f'{device}{"".join(flags)}'
+    result, = predict([
+        SAMPLE_CONFIG, checkpoint, rasters['image'], '--dsm', rasters['dsm'],
+        '--bands', 'R', 'G', 'B', 'NIR', '--out-dir', str(out), '--device',
+        device, '--mode', 'bounded', '--window', '128', '--stride', '96',
+        '--batch-size', '8', '--probabilities', *flags, '--cfg-options',
+        'model.backbone.stem_channels=8', 'model.backbone.base_channels=8',
+        'model.decode_head.in_channels=[8,64]',
+        'model.decode_head.channels=16', 'model.decode_head.low_channels=8'
+    ])
+    assert result['mode'] == 'bounded' and result['predicted'] == 49
+    window = (0, 0, 700, 700)
+    labels = RasterReader(result['paths']['labels']).read(window)[0]
+    probs = RasterReader(result['paths']['probabilities']).read(window)
+    return labels, probs.astype(int)
+
+
+def test_predict_on_gpu_matches_the_cpu(tmp_path):
+    """Windows stacked in page-locked memory and uploaded asynchronously,
+    cuDNN, channels-last and float16: the maps stay the CPU's."""
+    labels, probs = predicted(tmp_path, 'cpu')
+    gpu_labels, gpu_probs = predicted(tmp_path, 'cuda')
+    assert (gpu_labels == labels).mean() > 0.995
+    diff = abs(gpu_probs - probs)
+    assert (diff <= 1).mean() > 0.999 and diff.max() <= 3
+    amp_labels, amp_probs = predicted(tmp_path, 'cuda', '--amp',
+                                      '--channels-last')
+    # (On the CPU, bfloat16 autocast: 99.98 % of labels, every probability
+    # within 1/255; float16 is the finer type.)
+    diff = abs(amp_probs - probs)
+    assert (diff <= 1).mean() > 0.99 and diff.max() <= 4
+    assert (amp_labels == labels).mean() > 0.98

@@ -7,7 +7,8 @@
 # command may run 10 minutes at most and device time is short, run them by
 # priority as commands of at most 10 minutes: `predict` (3 x 120 + 60 s
 # at most), then `amp profile` (320 s), then `compile` (420 s), then `zoo
-# tests` (450 s; tests already seen passing on an H200).
+# tests` (540 s; train, test, AMP and NCCL already seen passing on an
+# H200).
 #   predict   batched blend vs MMSeg slide on a 6000 x 6000 x 5 raster
 #             (issue 9's 5x target): fp32, channels-last, and both methods
 #             under AMP; and prediction from files
@@ -20,7 +21,8 @@
 #             step's forward and loss through torch.compile (mmengine's
 #             compile=True); the warm-up pays four compilations
 #   zoo       every Potsdam comparison config at 512 x 512 (no large tiles)
-#   tests     pytest -m gpu (train, test, --amp, dist_train.sh over NCCL)
+#   tests     pytest -m gpu (train, test, --amp, dist_train.sh over NCCL,
+#             predict on CUDA against the CPU)
 #
 # Each part writes its log (and JSON) under OUT_DIR and has its own time
 # limit, so one slow part cannot take the others' time.
@@ -107,7 +109,7 @@ for part in $PARTS; do
     grep -h 'aten calls' "$OUT"/profile_*.log
     ;;
   tests)
-    timeout 150 python -m pytest tests/test_tools/test_gpu.py -m gpu -q \
+    timeout 240 python -m pytest tests/test_tools/test_gpu.py -m gpu -q \
       -p no:cacheprovider -rA 2>&1 | tail -40 | tee "$OUT/gpu_tests.log"
     ;;
   esac

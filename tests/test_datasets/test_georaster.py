@@ -36,6 +36,32 @@ def test_reader_windows_and_georeference(tmp_path):
                                       array[:, 5:9, 7:13])
 
 
+def test_windows_decoded_on_all_cores_are_the_same(tmp_path):
+    """gdal_env decodes the compressed blocks of a read in parallel, in a
+    bounded block cache; the pixels are those of a plain read."""
+    from mmseg_lanet.datasets.georaster import GDAL_CACHE_BYTES, gdal_env
+    rng = np.random.default_rng(0)
+    array = rng.integers(0, 255, (4, 700, 900), dtype=np.uint8)
+    path = str(tmp_path / 'tiled.tif')
+    with rasterio.open(path, 'w', driver='GTiff', height=700, width=900,
+                       count=4, dtype='uint8', tiled=True, blockxsize=128,
+                       blockysize=128, compress='deflate') as ds:
+        ds.write(array)
+    windows = [(0, 0, 700, 900), (100, 250, 512, 512), (650, 880, 50, 20)]
+    with RasterReader(path) as reader:
+        plain = [reader.read(w) for w in windows]
+    with gdal_env():
+        options = rasterio.env.getenv()
+        assert options['GDAL_NUM_THREADS'] == 'ALL_CPUS'
+        assert options['GDAL_CACHEMAX'] == GDAL_CACHE_BYTES
+        with RasterReader(path) as reader:
+            for (row, col, h, w), expected in zip(windows, plain):
+                got = reader.read((row, col, h, w))
+                np.testing.assert_array_equal(got, expected)
+                np.testing.assert_array_equal(
+                    got, array[:, row:row + h, col:col + w])
+
+
 def test_reader_rejects_non_raster(tmp_path):
     path = tmp_path / 'notes.tif'
     path.write_text('not a raster')

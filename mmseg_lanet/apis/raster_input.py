@@ -12,6 +12,9 @@ from .window_plan import Window, plan_windows
 
 # Rows read at a time by the streaming statistics pass.
 STATS_WINDOW = (512, 4096)
+# Heights sampled to check a height raster against the model: a grid of
+# GRID x GRID windows of SIDE pixels (reads a few blocks of a large file).
+HEIGHT_SAMPLE_GRID, HEIGHT_SAMPLE_SIDE = 5, 64
 
 
 @dataclass
@@ -115,6 +118,7 @@ class RasterInput:
             self.nodata = self.image.nodata if nodata is None else nodata
             self.dsm_nodata = self.dsm.nodata if self.dsm else None
             self.dsm_stats = self._dsm_stats()
+            self._check_height_level(dsm or image)
         except BaseException:
             self.close()
             raise
@@ -260,14 +264,7 @@ class RasterInput:
         total = total_sq = count = 0.
         rows = plan_windows(*self.shape, STATS_WINDOW, STATS_WINDOW)
         for window in (w for row in rows for w in row):
-            heights = self._raw_heights(window)
-            ok = np.isfinite(heights)
-            if self.dsm_nodata is not None:
-                ok &= heights != self.dsm_nodata
-            if self.nodata is not None:
-                optical = self.image.read(window)[self.optical_files]
-                ok &= ~np.all(optical == self.nodata, axis=0)
-            values = heights[ok].astype(np.float64)
+            values = self._valid_heights_of(window).astype(np.float64)
             total += values.sum()
             total_sq += np.square(values).sum()
             count += values.size
@@ -276,6 +273,48 @@ class RasterInput:
         mean = total / count
         std = np.sqrt(max(total_sq / count - mean**2, 0.))
         return mean, max(std, self.spec.dsm_min_std)
+
+    def _check_height_level(self, path: str) -> None:
+        """Warn when a model of heights above ground (nDSM, fixed scale)
+        is given heights whose ground is far above 0: an absolute DSM. Its
+        map is nonsense, not an error (a trained LANet read a synthetic
+        city's DSM at 120 m a.s.l. as 3 % OA, the same heights less 85 m as
+        98.5 %); the sample may also fall on roofs only, so this warns."""
+        spec = self.spec
+        if (spec.height_index is None or spec.dsm_mode != 'global'
+                or spec.bands[spec.height_index].lower() != 'ndsm'):
+            return
+        height, width = self.shape
+        side = min(HEIGHT_SAMPLE_SIDE, height, width)
+        rows, cols = (np.linspace(0, n - side, HEIGHT_SAMPLE_GRID).astype(int)
+                      for n in (height, width))
+        values = np.concatenate([
+            self._valid_heights_of((int(r), int(c), side, side))
+            for r in sorted(set(rows)) for c in sorted(set(cols))
+        ])
+        if values.size == 0:
+            return
+        ground = float(np.percentile(values, 2))
+        if ground > spec.dsm_mean + spec.dsm_std:
+            warnings.warn(
+                f'{path}: its lowest heights (2nd percentile {ground:.1f}) '
+                f'lie far above the ground level 0 of the model\'s nDSM '
+                f'(heights above ground; trained at mean {spec.dsm_mean:g}, '
+                f'std {spec.dsm_std:g}): an absolute DSM gives a wrong map. '
+                'Give heights above ground, or use a model trained with '
+                "NormalizeDSM(mode='per_tile')")
+
+    def _valid_heights_of(self, window: Window) -> np.ndarray:
+        """The window's heights at valid pixels (finite, not nodata in the
+        height or the optical bands), float32, flattened."""
+        heights = self._raw_heights(window)
+        ok = np.isfinite(heights)
+        if self.dsm_nodata is not None:
+            ok &= heights != self.dsm_nodata
+        if self.nodata is not None:
+            optical = self.image.read(window)[self.optical_files]
+            ok &= ~np.all(optical == self.nodata, axis=0)
+        return heights[ok]
 
     def _raw_heights(self, window: Window) -> np.ndarray:
         if self.dsm_index is not None:

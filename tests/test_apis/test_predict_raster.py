@@ -357,3 +357,36 @@ def test_probability_bands_named_by_class(tiny_model, rasters, tmp_path):
     with rasterio.open(out['paths']['probabilities']) as ds:
         assert ds.descriptions == ISPRS_CLASSES
         assert ds.count == 6
+
+
+def test_absolute_heights_for_an_ndsm_model_warn(tiny_model, scene,
+                                                 tmp_path):
+    """The sample model takes an nDSM (heights above ground, fixed scale):
+    heights whose ground lies far above 0 are an absolute DSM, which gives a
+    wrong map; a sample of the raster says so, naming the file. A model
+    normalising each raster's heights ('per_tile') takes them."""
+    import dataclasses
+    import warnings
+    spec = InputSpec.from_config(tiny_model.cfg)
+    image = write_geotiff(tmp_path / 'ortho.tif', scene['image'],
+                          descriptions=('R', 'G', 'B', 'NIR'))
+    ground = scene['dsm'] - scene['dsm'].min()
+    high = spec.dsm_mean + spec.dsm_std
+    dsm = {name: write_geotiff(tmp_path / f'{name}.tif',
+                               (ground + offset).astype(np.float32))
+           for name, offset in (('above_ground', 0.), ('city', high + 40.))}
+    with pytest.warns(UserWarning, match=(
+            r"city.tif: its lowest heights \(2nd percentile [0-9.]+\) lie "
+            r"far above the ground level 0 of the model's nDSM")) as record:
+        RasterInput(spec, image, dsm=dsm['city']).close()
+    assert len(record) == 1
+    percentile = float(str(record[0].message).split('percentile ')[1]
+                       .split(')')[0])
+    assert percentile == pytest.approx(
+        np.percentile(ground, 2) + high + 40., abs=2.)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        RasterInput(spec, image, dsm=dsm['above_ground']).close()
+        per_tile = dataclasses.replace(spec, dsm_mode='per_tile',
+                                       dsm_mean=None, dsm_std=None)
+        RasterInput(per_tile, image, dsm=dsm['city']).close()

@@ -24,6 +24,44 @@ def write_geotiff(path, array, crs=UTM33, transform=TRANSFORM, nodata=None,
     return str(path)
 
 
+def write_vrt_mosaic(folder, name, array, split):
+    """Cut (C, H, W) into four GeoTIFF tiles at ``split = (row, col)`` and
+    write the GDAL VRT mosaic of them, as GIS tools deliver a city; returns
+    the VRT's path."""
+    from rasterio.windows import Window, transform as window_transform
+    array = array[None] if array.ndim == 2 else array
+    count, height, width = array.shape
+    data_type = dict(uint8='Byte', float32='Float32')[array.dtype.name]
+    sources = {band: [] for band in range(1, count + 1)}
+    for rows in ((0, split[0]), (split[0], height)):
+        for cols in ((0, split[1]), (split[1], width)):
+            h, w = rows[1] - rows[0], cols[1] - cols[0]
+            tile = f'{name}_{rows[0]}_{cols[0]}.tif'
+            write_geotiff(
+                folder / tile,
+                array[:, rows[0]:rows[1], cols[0]:cols[1]].copy(),
+                transform=window_transform(
+                    Window(cols[0], rows[0], w, h), TRANSFORM))
+            for band in sources:
+                sources[band].append(
+                    f'<SimpleSource><SourceFilename relativeToVRT="1">{tile}'
+                    f'</SourceFilename><SourceBand>{band}</SourceBand>'
+                    f'<SrcRect xOff="0" yOff="0" xSize="{w}" ySize="{h}"/>'
+                    f'<DstRect xOff="{cols[0]}" yOff="{rows[0]}" '
+                    f'xSize="{w}" ySize="{h}"/></SimpleSource>')
+    bands = ''.join(
+        f'<VRTRasterBand dataType="{data_type}" band="{band}">'
+        f'{"".join(parts)}</VRTRasterBand>'
+        for band, parts in sources.items())
+    geo = ', '.join(map(str, TRANSFORM.to_gdal()))
+    path = folder / f'{name}.vrt'
+    path.write_text(
+        f'<VRTDataset rasterXSize="{width}" rasterYSize="{height}">'
+        f'<SRS>{UTM33.to_wkt()}</SRS><GeoTransform>{geo}</GeoTransform>'
+        f'{bands}</VRTDataset>')
+    return str(path)
+
+
 def synthetic_scene(height, width, seed):
     """A synthetic scene: (4, H, W) uint8 R-G-B-NIR image, (H, W) DSM and
     labels."""

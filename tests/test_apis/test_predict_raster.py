@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from _raster_helpers import (TRANSFORM, UTM33, read_back, tiny_config,
-                             write_geotiff)
+                             write_geotiff, write_vrt_mosaic)
 from mmseg_lanet.apis import (InputSpec, PredictOptions, RasterInferencer,
                               RasterInput, load_segmentor, predict_raster)
 from mmseg_lanet.datasets.isprs_classes import ISPRS_CLASSES, ISPRS_PALETTE
@@ -390,3 +390,24 @@ def test_absolute_heights_for_an_ndsm_model_warn(tiny_model, scene,
         per_tile = dataclasses.replace(spec, dsm_mode='per_tile',
                                        dsm_mean=None, dsm_std=None)
         RasterInput(per_tile, image, dsm=dsm['city']).close()
+
+
+def test_vrt_mosaic_of_tiles(tiny_model, rasters, scene, tmp_path):
+    """A city as GIS tools deliver it: a GDAL VRT over GeoTIFF tiles (image
+    and heights), read window by window across the tiles' seams, gives the
+    map of the single raster, with the mosaic's georeference."""
+    image = write_vrt_mosaic(tmp_path, 'ortho', scene['image'], (70, 61))
+    dsm = write_vrt_mosaic(tmp_path, 'dsm', scene['dsm'], (90, 40))
+    options = PredictOptions(file_bands=('R', 'G', 'B', 'NIR'),
+                             quicklook=False, **BOUNDED)
+    single = predict_raster(tiny_model, rasters['image'],
+                            str(tmp_path / 'single'), rasters['dsm'], options)
+    mosaic = predict_raster(tiny_model, image, str(tmp_path / 'mosaic'), dsm,
+                            options)
+    assert mosaic['predicted'] == single['predicted'] == 9
+    labels, profile, crs, transform = read_back(mosaic['paths']['labels'])
+    assert osp.basename(mosaic['paths']['labels']) == 'ortho.tif'
+    assert crs == UTM33 and transform == TRANSFORM
+    assert profile['width'] == 130 and profile['height'] == 150
+    np.testing.assert_array_equal(labels[0],
+                                  _labels(single['paths']['labels']))

@@ -95,7 +95,9 @@ def test_predict_on_gpu_matches_the_cpu(tmp_path):
     cuDNN, channels-last and float16: the maps stay the CPU's."""
     labels, probs = predicted(tmp_path, 'cpu')
     gpu_labels, gpu_probs = predicted(tmp_path, 'cuda')
-    assert (gpu_labels == labels).mean() > 0.995
+    # cuDNN convolutions use TF32 by default; this random-weight model has
+    # its two best classes within 1/255 at 2.2 % of the pixels (CPU).
+    assert (gpu_labels == labels).mean() > 0.99
     diff = abs(gpu_probs - probs)
     assert (diff <= 1).mean() > 0.999 and diff.max() <= 3
     amp_labels, amp_probs = predicted(tmp_path, 'cuda', '--amp',

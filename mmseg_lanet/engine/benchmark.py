@@ -346,6 +346,16 @@ def training_call(model: nn.Module,
     return call
 
 
+def _fresh_compile_cache() -> None:
+    """Each config compiles afresh: the training step's code is shared by
+    every config, and past Dynamo's recompile limit (8) a function runs
+    uncompiled with only a logged warning, which would time later configs
+    eagerly; within one config, hitting the limit is an error."""
+    import torch._dynamo
+    torch._dynamo.reset()
+    torch._dynamo.config.fail_on_recompile_limit_hit = True
+
+
 def benchmark_config(path: str, settings: Settings,
                      device: Optional[torch.device] = None) -> Result:
     """Measure one config (see :class:`Settings`)."""
@@ -363,6 +373,8 @@ def benchmark_config(path: str, settings: Settings,
         for size in settings.tile_sizes
     } if settings.tile_flops else {}
     model.to(device)
+    if settings.compile:
+        _fresh_compile_cache()
     latency, _ = time_calls(
         inference_call(model, bands, settings.size, device,
                        dict(mode='whole')), device, settings.warmup,

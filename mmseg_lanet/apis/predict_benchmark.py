@@ -4,7 +4,8 @@ Cases (``method``):
 
 - ``predict``: :class:`RasterInferencer` from GeoTIFF files to a label
   GeoTIFF (windows read, blended in a band of rows and written as final);
-  ``mode`` 'bounded' or 'whole';
+  ``mode`` 'bounded' or 'whole'; also reports the time spent reading
+  windows (``read_seconds``, in the read-ahead thread);
 - ``slide`` / ``blend``: the raster already in memory as one tensor, through
   the segmentor's test mode: MMSeg's ``slide`` (windows one at a time) or
   this plugin's ``blend`` (:class:`BlendEncoderDecoder`, batched windows),
@@ -137,14 +138,28 @@ def run_case(case: dict) -> dict:
         lambda module, args, out: result.update(
             backbone_dtype=str(out[-1].dtype).replace('torch.', '')))
     if case['method'] == 'predict':
+        # Time spent reading windows (in the read-ahead thread, beside the
+        # model): on a GPU it bounds prediction from files. This process
+        # runs this case alone, so the class can be wrapped.
+        read, spent = RasterInput.read, []
+
+        def timed_read(source, window):
+            start = time.perf_counter()
+            try:
+                return read(source, window)
+            finally:
+                spent.append(time.perf_counter() - start)
+
+        RasterInput.read = timed_read
         if case.get('warmup'):
             inferencer(case['image'], case['out_dir'] + '_warmup',
                        case['dsm'], progress=False)
+        spent.clear()
         start = time.perf_counter()
         out = inferencer(case['image'], case['out_dir'], case['dsm'],
                          progress=False)[0]
         result.update(seconds=time.perf_counter() - start,
-                      windows=out.get('predicted'))
+                      windows=out.get('predicted'), read_seconds=sum(spent))
     else:
         source = RasterInput(inferencer.spec, case['image'], dsm=case['dsm'])
         pixels, _ = source.read((0, 0, *source.shape))
@@ -265,6 +280,8 @@ def benchmark(work_dir: str,
 def format_row(row: dict) -> str:
     extra = (f', peak CUDA {row["peak_cuda_mib"]:.0f} MiB'
              if 'peak_cuda_mib' in row else '')
+    if 'read_seconds' in row:
+        extra += f', reading {row["read_seconds"]:.2f} s'
     precision = 'AMP ' if row.get('amp') else 'fp32'
     return (f'{row["size"]:>6} x {row["size"]:<6} {row["method"]:<14} '
             f'{row["model"]:<5} {row["device"]:<5} {precision} batch '

@@ -22,6 +22,9 @@ def test_small_benchmark(tmp_path):
     for row in rows:
         assert row['seconds'] > 0 and row['peak_rss_mib'] > 50
     assert rows[0]['windows'] == 9  # 64 = windows of 32 at 0, 24, 32
+    # Reading runs beside the model: part of the time, never all of it here.
+    assert 0 < rows[0]['read_seconds'] < rows[0]['seconds']
+    assert 'read_seconds' not in rows[1]
     assert [r['batch_size'] for r in rows] == [4, 4]
     assert [r['channels_last'] for r in rows] == [True, True]
     assert osp.isfile(tmp_path / 'out_predict_64' / 'ortho_64.tif')

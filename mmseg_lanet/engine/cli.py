@@ -6,9 +6,12 @@ are checked before the runner is built, and multi-process runs work on
 CPU-only machines (gloo). See :mod:`mmseg_lanet.engine.cpu_distributed`.
 """
 import argparse
+import contextlib
 import logging
 import os
 import os.path as osp
+import sys
+import warnings
 from typing import Optional, Sequence
 
 from mmengine.config import Config, DictAction
@@ -235,11 +238,31 @@ def predict(argv: Optional[Sequence[str]] = None) -> list:
                         help='override settings of the config')
     args = parser.parse_args(argv)
     try:
-        return _predict(args)
+        with _one_line_warnings(parser.prog):
+            return _predict(args)
     except (FileNotFoundError, ValueError, KeyError) as err:
         # Bad input: one line naming the file at fault, no traceback.
         message = err.args[0] if isinstance(err, KeyError) else err
         parser.exit(2, f'{parser.prog}: error: {message}\n')
+
+
+@contextlib.contextmanager
+def _one_line_warnings(prog: str):
+    """The plugin's warnings about the user's input (band order assumed,
+    absolute heights) as one line each, ``prog: warning: ...``, like its
+    errors; other packages' warnings keep Python's format."""
+    package = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    with warnings.catch_warnings():
+        default = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if osp.abspath(filename).startswith(package + os.sep):
+                print(f'{prog}: warning: {message}', file=sys.stderr)
+            else:
+                default(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield
 
 
 def _predict(args: argparse.Namespace) -> list:

@@ -112,3 +112,24 @@ def test_bad_input_is_one_line_naming_the_file(checkpoint, tmp_path,
     text.write_text('not a raster')
     err = _cli_error(capsys, checkpoint, str(text), '--out-dir', out)
     assert f': error: {text}: not a raster file' in err
+
+
+def test_input_warnings_are_one_line(checkpoint, tmp_path, capsys):
+    """The plugin's warnings about the input read as its errors do: one
+    line naming the file, without Python's source location."""
+    from mmseg_lanet.apis.predict_benchmark import write_test_rasters
+    from mmseg_lanet.engine.cli import predict
+    rasters = write_test_rasters(str(tmp_path), 96)
+    predict([SAMPLE_CONFIG, checkpoint, rasters['image'], '--dsm',
+             rasters['dsm'], '--out-dir', str(tmp_path / 'maps'), '--device',
+             'cpu', '--cfg-options', *TINY_MODEL])
+    lines = [ln for ln in capsys.readouterr().err.splitlines()
+             if 'warning' in ln.lower()]
+    # (The program name is the running script's: pytest's here.)
+    ours = [ln.split(': warning: ', 1)[1] for ln in lines
+            if ': warning: ' in ln]
+    assert ours == [
+        f'{rasters["image"]}: no band names in the file (band '
+        "descriptions); reading its bands as R G B NIR, the model's order; "
+        'name them with --bands if they differ']
+    assert not any('raster_input.py' in ln for ln in lines)

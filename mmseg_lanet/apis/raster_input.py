@@ -218,9 +218,7 @@ class RasterInput:
         out = np.empty((len(self.spec.bands), height, width), np.float32)
         for model_i, file_i in self.from_image:
             out[model_i] = pixels[file_i]
-        valid = None
-        if self.nodata is not None:
-            valid = ~np.all(pixels[self.optical_files] == self.nodata, axis=0)
+        valid = self._optical_valid(pixels)
         # Only values read as floating point can be NaN or infinite.
         may_be_non_finite = out if pixels.dtype.kind == 'f' else None
         if self.dsm_index is not None:
@@ -230,8 +228,8 @@ class RasterInput:
                 may_be_non_finite = out[self.dsm_index]
         height_index = self.spec.height_index
         if height_index is not None:
-            ok = self._valid_heights(out[height_index])
-            if ok is not None:
+            ok = self._heights_valid(out[height_index])
+            if not ok.all():
                 valid = ok if valid is None else valid & ok
         self._normalise(out)
         # Nodata pixels hold anything; zeros keep them out of the numbers.
@@ -241,11 +239,19 @@ class RasterInput:
                           neginf=0.)
         return out, valid
 
-    def _valid_heights(self, heights: np.ndarray) -> Optional[np.ndarray]:
+    def _heights_valid(self, heights: np.ndarray) -> np.ndarray:
+        """Heights that are finite and not the height raster's nodata."""
         ok = np.isfinite(heights)
         if self.dsm_nodata is not None:
             ok &= heights != self.dsm_nodata
-        return None if ok.all() else ok
+        return ok
+
+    def _optical_valid(self, pixels: np.ndarray) -> Optional[np.ndarray]:
+        """Pixels of the image's bands ``pixels`` (file order) whose
+        optical bands are not all nodata; None without a nodata rule."""
+        if self.nodata is None:
+            return None
+        return ~np.all(pixels[self.optical_files] == self.nodata, axis=0)
 
     def _normalise(self, out: np.ndarray) -> None:
         spec, height = self.spec, self.spec.height_index
@@ -307,21 +313,20 @@ class RasterInput:
     def _valid_heights_of(self, window: Window) -> np.ndarray:
         """The window's heights at valid pixels (finite, not nodata in the
         height or the optical bands), float32, flattened."""
-        heights = self._raw_heights(window)
-        ok = np.isfinite(heights)
-        if self.dsm_nodata is not None:
-            ok &= heights != self.dsm_nodata
-        if self.nodata is not None:
-            optical = self.image.read(window)[self.optical_files]
-            ok &= ~np.all(optical == self.nodata, axis=0)
-        return heights[ok]
-
-    def _raw_heights(self, window: Window) -> np.ndarray:
+        # The image is read once, for its height band and/or its nodata.
+        pixels = None
+        if self.dsm_index is None or self.nodata is not None:
+            pixels = self.image.read(window)
         if self.dsm_index is not None:
-            return self.dsm.read(window)[0].astype(np.float32)
-        band = next(f for m, f in self.from_image
-                    if m == self.spec.height_index)
-        return self.image.read(window)[band].astype(np.float32)
+            heights = self.dsm.read(window)[0]
+        else:
+            heights = pixels[next(f for m, f in self.from_image
+                                  if m == self.spec.height_index)]
+        heights = heights.astype(np.float32)
+        ok = self._heights_valid(heights)
+        if self.nodata is not None:
+            ok &= self._optical_valid(pixels)
+        return heights[ok]
 
     def close(self) -> None:
         self.image.close()

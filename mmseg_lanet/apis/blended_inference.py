@@ -28,6 +28,14 @@ PredictFn = Callable[[Tensor], Tensor]
 WriteFn = Callable[[int, Tensor, Tensor], None]
 
 
+def amp_dtype(device) -> torch.dtype:
+    """The autocast type of AMP on ``device`` (a device or its type):
+    float16 on CUDA (MMSeg's ``--amp``), bfloat16 on CPU (the type CPU
+    autocast supports)."""
+    return torch.float16 if torch.device(device).type == 'cuda' \
+        else torch.bfloat16
+
+
 def softmax_predictor(logits_fn: Callable[[Tensor], Tensor],
                       flip: bool = False,
                       amp: bool = False) -> PredictFn:
@@ -38,9 +46,9 @@ def softmax_predictor(logits_fn: Callable[[Tensor], Tensor],
     Args:
         logits_fn (callable): (N, C, h, w) -> (N, K, h, w) logits.
         flip (bool): Average over the flips. Defaults to False.
-        amp (bool): Run under ``torch.autocast`` (float16 on CUDA,
-            bfloat16 on CPU). False leaves autocast as the caller set it
-            (e.g. mmengine's ``TestLoop(fp16=True)``). Defaults to False.
+        amp (bool): Run under ``torch.autocast`` (:func:`amp_dtype`).
+            False leaves autocast as the caller set it (e.g. mmengine's
+            ``TestLoop(fp16=True)``). Defaults to False.
 
     Returns:
         callable: (N, C, h, w) -> (N, K, h, w) float32 probabilities.
@@ -50,10 +58,9 @@ def softmax_predictor(logits_fn: Callable[[Tensor], Tensor],
     @torch.no_grad()
     def predict(images: Tensor) -> Tensor:
         device_type = images.device.type
-        dtype = torch.float16 if device_type == 'cuda' else torch.bfloat16
         probs = None
-        autocast = torch.autocast(device_type, dtype=dtype) if amp else \
-            contextlib.nullcontext()
+        autocast = torch.autocast(device_type, dtype=amp_dtype(
+            device_type)) if amp else contextlib.nullcontext()
         with autocast:
             for dim in dims:
                 flipped = images.flip(dim) if dim else images

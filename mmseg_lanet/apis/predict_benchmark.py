@@ -119,6 +119,7 @@ def run_case(case: dict) -> dict:
     import torch
     from mmengine.config import ConfigDict
     import mmseg_lanet  # noqa: F401
+    from .blended_inference import amp_dtype
     from .raster_inference import PredictOptions, RasterInferencer
     from .raster_input import RasterInput
     torch.set_num_threads(case.get('threads') or torch.get_num_threads())
@@ -174,8 +175,7 @@ def run_case(case: dict) -> dict:
         metas = [dict(img_shape=shape, ori_shape=shape, pad_shape=shape,
                       padding_size=[0, 0, 0, 0])]
         autocast = torch.autocast(
-            images.device.type,
-            dtype=torch.float16 if cuda else torch.bfloat16,
+            images.device.type, dtype=amp_dtype(images.device),
             enabled=case.get('amp', False))
         with torch.no_grad(), autocast:
             if case.get('warmup'):

@@ -30,6 +30,7 @@ from mmengine.structures import PixelData
 from torch import nn
 
 from mmseg.structures import SegDataSample
+from mmseg_lanet.apis.blended_inference import amp_dtype
 from mmseg_lanet.models.complexity import (build_segmentor, input_bands,
                                            measure_complexity)
 
@@ -296,12 +297,6 @@ def inference_call(model: nn.Module, bands: int, size: int,
             return model.inference(inputs, metas)
 
     return call
-
-
-def amp_dtype(device: torch.device) -> torch.dtype:
-    """The autocast type of AMP: float16 on CUDA (MMSeg's ``--amp``),
-    bfloat16 on CPU (the type CPU autocast supports)."""
-    return torch.float16 if device.type == 'cuda' else torch.bfloat16
 
 
 def training_call(model: nn.Module,

@@ -4,9 +4,7 @@ Training data loading wants freed memory kept for the next sample
 (:func:`reuse_freed_memory`); raster prediction wants resident memory flat
 over thousands of windows (:func:`map_large_allocations`, :func:`heap_trimmer`).
 
-Keep a data loading process's freed memory for its next sample.
-
-A training sample allocates a dozen arrays of 0.25 to 5 MB (the crop, its
+Data loading: a training sample allocates a dozen arrays of 0.25 to 5 MB (the crop, its
 float32 bands, the photometric distortion's HSV planes, the packed tensor)
 and frees them all at its end. glibc's ``malloc`` serves blocks above its
 mmap threshold with fresh ``mmap`` pages, and gives the top of its heap back

@@ -12,11 +12,12 @@
 #   predict   batched blend vs MMSeg slide on a 6000 x 6000 x 5 raster
 #             (issue 9's 5x target): fp32, channels-last, and both methods
 #             under AMP; and prediction from files
-#   amp       FCN and LANet training throughput, fp32 and AMP, with the
-#             head in float32 under AMP (default) and following autocast
-#             (issue 10's 0.95x target), and their batch-1 latency
-#   profile   torch.profiler tables: AMP training step and batch-1 latency
-#             call of FCN and LANet
+#   amp       FCN, LANet, DANet and the D8 models: training throughput,
+#             fp32 and AMP, and batch-1 latency (issue 10's targets); then
+#             FCN and LANet with the head following autocast under AMP
+#   profile   batch-1 latency of each ablation row (FCN, + PAM, + low-level
+#             features, + 2 PAM, + AEM, LANet), and torch.profiler tables:
+#             AMP training step and batch-1 latency call of FCN and LANet
 #   compile   FCN and LANet training throughput, fp32 and AMP, with the
 #             step's forward and loss through torch.compile (mmengine's
 #             compile=True); the warm-up pays four compilations
@@ -47,6 +48,9 @@ C=configs/compare
 P=_1xb8-80k_potsdam-rgbir-dsm-512x512.py
 FCN=$L/fcn_r50-d32$P
 LANET=$L/lanet_r50-d32$P
+DANET=$C/danet_r50-d32$P
+PSP_D8=$C/pspnet_r50-d8$P
+DLV3_D8=$C/deeplabv3plus_r50-d8$P
 quiet() { grep -v -E 'Warning|warnings.warn|deprecated'; }
 stamp() { echo "== $1 $(date -u +%H:%M:%S)" | tee -a "$OUT/times.txt"; }
 
@@ -79,13 +83,18 @@ for part in $PARTS; do
       tee "$OUT/bench_predict_files.log"
     ;;
   amp)
-    for head in True False; do
-      timeout 100 python tools/analysis_tools/benchmark_models.py \
-        --device cuda --tile-sizes --reps 20 "$FCN" "$LANET" \
-        --cfg-options model.decode_head.float32_under_amp=$head \
-        --out "$OUT/bench_amp_float32_head_$head.json" 2>&1 | quiet |
-        tee "$OUT/bench_amp_float32_head_$head.log"
-    done
+    # The issue's same-run comparison: LANet against FCN, DANet and the D8
+    # models (the head in float32 under AMP, the default), then LANet and
+    # FCN with the head following autocast.
+    timeout 150 python tools/analysis_tools/benchmark_models.py \
+      --device cuda --tile-sizes --reps 20 "$FCN" "$LANET" "$DANET" \
+      "$PSP_D8" "$DLV3_D8" --out "$OUT/bench_amp.json" 2>&1 | quiet |
+      tee "$OUT/bench_amp.log"
+    timeout 90 python tools/analysis_tools/benchmark_models.py \
+      --device cuda --tile-sizes --reps 20 "$FCN" "$LANET" \
+      --cfg-options model.decode_head.float32_under_amp=False \
+      --out "$OUT/bench_amp_head_autocast.json" 2>&1 | quiet |
+      tee "$OUT/bench_amp_head_autocast.log"
     ;;
   compile)
     timeout 420 python tools/analysis_tools/benchmark_models.py \
@@ -99,13 +108,18 @@ for part in $PARTS; do
       tee "$OUT/bench_zoo.log"
     ;;
   profile)
+    # Batch-1 latency of each ablation row: which module adds it.
+    timeout 90 python tools/analysis_tools/benchmark_models.py \
+      --device cuda --train-batch 0 --tile-sizes --reps 50 "$FCN" \
+      $L/fcn-pam_r50-d32$P $L/fcn-lowfeat_r50-d32$P \
+      $L/fcn-lowfeat-2pam_r50-d32$P $L/fcn-lowfeat-aem_r50-d32$P \
+      "$LANET" 2>&1 | quiet | tee "$OUT/latency_ablation.log"
     timeout 60 python tools/analysis_tools/benchmark_models.py \
       --device cuda --profile train "$FCN" "$LANET" 2>&1 | quiet |
       tail -80 >"$OUT/profile_amp.log"
     timeout 60 python tools/analysis_tools/benchmark_models.py \
-      --device cuda --profile inference "$FCN" "$LANET" \
-      "$C/danet_r50-d32$P" 2>&1 | quiet | tail -120 \
-      >"$OUT/profile_latency.log"
+      --device cuda --profile inference "$FCN" "$LANET" "$DANET" 2>&1 |
+      quiet | tail -120 >"$OUT/profile_latency.log"
     grep -h 'aten calls' "$OUT"/profile_*.log
     ;;
   tests)

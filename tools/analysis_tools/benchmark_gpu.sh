@@ -3,12 +3,10 @@
 #
 #   bash tools/analysis_tools/benchmark_gpu.sh OUT_DIR [PART...]
 #
-# PART (default: all, in this order). Not yet run on a GPU. Where a
-# command may run 10 minutes at most and device time is short, run them by
-# priority as commands of at most 10 minutes: `predict` (3 x 120 + 60 s
-# at most), then `amp profile` (320 s), then `compile` (420 s), then `zoo
-# tests` (540 s; train, test, AMP and NCCL already seen passing on an
-# H200).
+# PART (default: all, in this order). On an H200 (2026-11-26) `predict amp
+# profile tests` took 7 minutes (predict 2 min 42 s, amp 1 min 40 s,
+# profile 48 s, tests 1 min 49 s), after a 2-minute set-up of the offline
+# bundle; `zoo` and `compile` did not fit in the same 10-minute command.
 #   predict   batched blend vs MMSeg slide on a 6000 x 6000 x 5 raster
 #             (issue 9's 5x target): fp32, channels-last, and both methods
 #             under AMP; and prediction from files

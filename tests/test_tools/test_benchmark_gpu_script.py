@@ -35,9 +35,9 @@ def _python_commands():
     for line in text.splitlines():
         match = re.search(r'python (tools/\S+\.py .*?)(?: 2>&1|$)', line)
         if match:
-            command = expand.sub(lambda m: variables.get(m[1], 'X'),
-                                 match[1].replace('$flags', '--channels-last --amp')
-                                 .replace('$head', 'True'))
+            command = expand.sub(
+                lambda m: variables.get(m[1], 'X'),
+                match[1].replace('$flags', '--channels-last --amp'))
             commands.append(shlex.split(command))
     return commands
 
@@ -48,7 +48,7 @@ def test_every_command_parses_and_names_existing_configs():
     tools = sorted({c[0] for c in commands})
     assert tools == ['tools/analysis_tools/benchmark_models.py',
                      'tools/analysis_tools/benchmark_predict.py']
-    assert len(commands) == 7
+    assert len(commands) == 9
     parsers = {}
     for tool in tools:
         spec = importlib.util.spec_from_file_location(

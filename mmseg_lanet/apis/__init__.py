@@ -8,12 +8,12 @@ from .raster_inference import (PredictOptions, RasterInferencer,
                                find_rasters, predict_raster)
 from .raster_input import InputSpec, RasterInput
 from .row_band import RowBandAccumulator
-from .segmentor_loading import load_segmentor
+from .segmentor_loading import fold_batch_norms, load_segmentor
 from .window_plan import blend_weight, plan_windows, window_starts
 
 __all__ = [
     'blended_inference', 'softmax_predictor', 'argmax_labels',
     'PredictOptions', 'RasterInferencer', 'find_rasters', 'predict_raster',
     'InputSpec', 'RasterInput', 'RowBandAccumulator', 'load_segmentor',
-    'blend_weight', 'plan_windows', 'window_starts'
+    'fold_batch_norms', 'blend_weight', 'plan_windows', 'window_starts'
 ]

@@ -129,11 +129,15 @@ def run_case(case: dict) -> dict:
         window=tuple(case['window']), stride=tuple(case['stride']),
         batch_size=case['batch_size'], mode=case.get('mode', 'bounded'),
         quicklook=False, channels_last=case.get('channels_last', False),
-        amp=case.get('amp', False))
+        amp=case.get('amp', False),
+        fold_norms=case.get('fold_norms', False))
     inferencer = RasterInferencer(_config(case['model']), case['checkpoint'],
                                   case['device'], options)
     sync = torch.cuda.synchronize if cuda else lambda: None
-    result = {}
+    # Batch norms left in the model: 0 when folded, for every method.
+    result = dict(batch_norms=sum(
+        isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+        for m in inferencer.model.modules()))
     # The type the backbone computed in: shows that autocast reached it.
     inferencer.model.backbone.register_forward_hook(
         lambda module, args, out: result.update(
@@ -221,6 +225,7 @@ def benchmark(work_dir: str,
               threads: Optional[int] = None,
               channels_last: bool = False,
               amp: bool = False,
+              fold_norms: bool = False,
               log=print) -> List[dict]:
     """Run every (size, method) case, each in a subprocess.
 
@@ -238,6 +243,9 @@ def benchmark(work_dir: str,
         channels_last (bool): Run 'predict' and 'blend' in the channels-last
             memory format (MMSeg's 'slide' as ``tools/test.py`` runs it).
         amp (bool): Every case under autocast (see the module doc).
+        fold_norms (bool): Every case, MMSeg's slide included, with batch
+            norms folded into their convolutions (``--fuse-conv-bn`` of
+            ``tools/predict.py``).
         log (callable): Receives one line per case.
 
     Returns:
@@ -265,13 +273,13 @@ def benchmark(work_dir: str,
                 dsm=rasters['dsm'], out_dir=out_dir,
                 warmup=device.startswith('cuda'),
                 channels_last=channels_last and method != 'slide',
-                amp=amp)
+                amp=amp, fold_norms=fold_norms)
             figures = run_case_in_subprocess(case)
             row = dict(size=size, method=method, model=model, device=device,
                        window=tuple(window), stride=tuple(stride),
                        batch_size=case['batch_size'],
                        channels_last=case['channels_last'], amp=amp,
-                       **figures)
+                       fold_norms=fold_norms, **figures)
             rows.append(row)
             log(format_row(row))
     return rows
@@ -283,6 +291,8 @@ def format_row(row: dict) -> str:
     if 'read_seconds' in row:
         extra += f', reading {row["read_seconds"]:.2f} s'
     precision = 'AMP ' if row.get('amp') else 'fp32'
+    if row.get('fold_norms'):
+        precision += ' BN folded'
     return (f'{row["size"]:>6} x {row["size"]:<6} {row["method"]:<14} '
             f'{row["model"]:<5} {row["device"]:<5} {precision} batch '
             f'{row["batch_size"]:<3} {row["seconds"]:9.2f} s  peak RSS '

@@ -53,6 +53,8 @@ class PredictOptions:
             side at most ``QUICKLOOK_SIZE``).
         channels_last (bool): Run the model in the channels-last memory
             format (faster convolutions on tensor-core GPUs).
+        fold_norms (bool): Fold batch norms into their convolutions
+            (:func:`~.segmentor_loading.fold_batch_norms`).
         nodata (float, optional): Input nodata value (0: all-zero pixels);
             None takes the file's.
         file_bands (Sequence[str], optional): Names of the image's bands in
@@ -69,6 +71,7 @@ class PredictOptions:
     probabilities: bool = False
     quicklook: bool = True
     channels_last: bool = False
+    fold_norms: bool = False
     nodata: Optional[float] = None
     file_bands: Optional[Sequence[str]] = None
     palette: Sequence[Sequence[int]] = field(default=ISPRS_PALETTE)
@@ -344,7 +347,8 @@ class RasterInferencer:
                  options: Optional[PredictOptions] = None) -> None:
         map_large_allocations()
         self.options = options or PredictOptions()
-        self.model = load_segmentor(model, weights, device)
+        self.model = load_segmentor(model, weights, device,
+                                    self.options.fold_norms)
         if self.options.channels_last:
             self.model.to(memory_format=torch.channels_last)
         self.spec = InputSpec.from_config(self.model.cfg)

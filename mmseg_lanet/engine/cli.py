@@ -213,6 +213,10 @@ def predict(argv: Optional[Sequence[str]] = None) -> list:
         '--channels-last', action='store_true',
         help='run the model in channels-last memory format (tensor-core '
         'GPUs)')
+    parser.add_argument(
+        '--fuse-conv-bn', action='store_true',
+        help='fold batch norms into their convolutions (the same '
+        'arithmetic up to rounding, fewer operators)')
     parser.add_argument('--tta', action='store_true',
                         help='average with horizontal and vertical flips')
     parser.add_argument(
@@ -284,7 +288,7 @@ def _predict(args: argparse.Namespace) -> list:
         window=window, stride=stride, batch_size=args.batch_size,
         mode=args.mode, max_memory=args.max_memory, tta=args.tta,
         amp=args.amp, channels_last=args.channels_last,
-        probabilities=args.probabilities,
+        fold_norms=args.fuse_conv_bn, probabilities=args.probabilities,
         quicklook=not args.no_quicklook, nodata=args.nodata,
         file_bands=args.bands)
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')

@@ -8,7 +8,8 @@ from _tool_helpers import REPO
 sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
 import benchmark_predict  # noqa: E402
 
-from mmseg_lanet.apis.predict_benchmark import summarise  # noqa: E402
+from mmseg_lanet.apis.predict_benchmark import (  # noqa: E402
+    format_row, summarise)
 
 
 def test_small_benchmark(tmp_path):
@@ -30,22 +31,30 @@ def test_small_benchmark(tmp_path):
     assert osp.isfile(tmp_path / 'out_predict_64' / 'ortho_64.tif')
 
 
-def test_amp_runs_every_method_under_autocast(tmp_path):
+def test_amp_and_folded_norms_reach_every_method(tmp_path):
+    """--amp and --fuse-conv-bn apply to MMSeg's slide as to ours, so the
+    comparison stays fair."""
     rows = benchmark_predict.main([
         '--work-dir', str(tmp_path), '--sizes', '48', '--methods', 'slide',
         'blend', 'predict', '--model', 'tiny', '--window', '32', '32',
-        '--stride', '16', '16', '--threads', '1', '--amp'
+        '--stride', '16', '16', '--threads', '1', '--amp', '--fuse-conv-bn'
     ])
     assert [r['method'] for r in rows] == ['slide', 'blend', 'predict']
     # CPU autocast is bfloat16; without --amp the backbone is float32.
     assert [(r['amp'], r['backbone_dtype']) for r in rows] == [
         (True, 'bfloat16')] * 3
+    assert [(r['fold_norms'], r['batch_norms']) for r in rows] == [
+        (True, 0)] * 3
+    assert 'AMP  BN folded batch 1' in format_row(rows[0])
     fp32 = benchmark_predict.main([
         '--work-dir', str(tmp_path), '--sizes', '48', '--methods', 'slide',
         '--model', 'tiny', '--window', '32', '32', '--stride', '16', '16',
         '--threads', '1'
     ])
     assert (fp32[0]['amp'], fp32[0]['backbone_dtype']) == (False, 'float32')
+    # The tiny LANet R18: 3 norms in the stem, 19 in the blocks, 2 in the
+    # head's reductions.
+    assert (fp32[0]['fold_norms'], fp32[0]['batch_norms']) == (False, 24)
 
 
 def test_summary_ratios():

@@ -4,12 +4,13 @@
 #   bash tools/analysis_tools/benchmark_gpu.sh OUT_DIR [PART...]
 #
 # PART (default: all, in this order). On an H200 (2026-11-26) `predict amp
-# profile tests` took 7 minutes (predict 2 min 42 s, amp 1 min 40 s,
-# profile 48 s, tests 1 min 49 s), after a 2-minute set-up of the offline
-# bundle; `zoo` and `compile` did not fit in the same 10-minute command.
+# profile tests` took 7 minutes (predict 2 min 42 s with three variants,
+# amp 1 min 40 s, profile 48 s, tests 1 min 49 s), after a 2-minute set-up
+# of the offline bundle; `zoo` and `compile` did not fit in the same 10-minute command.
 #   predict   batched blend vs MMSeg slide on a 6000 x 6000 x 5 raster
-#             (issue 9's 5x target): fp32, channels-last, and both methods
-#             under AMP; and prediction from files
+#             (issue 9's 5x target): fp32 and under AMP, each as is and
+#             with batch norms folded (both methods); and prediction from
+#             files
 #   amp       FCN, LANet, DANet and the D8 models: training throughput,
 #             fp32 and AMP, and batch-1 latency (issue 10's targets); then
 #             FCN and LANet with the head following autocast under AMP
@@ -62,13 +63,14 @@ for part in $PARTS; do
   case $part in
   predict)
     # fp32 as MMSeg tests by default; AMP runs slide under autocast too.
-    for variant in fp32 channels_last channels_last_amp; do
+    for variant in fp32 bn_folded channels_last_amp bn_folded_amp; do
       case $variant in
       fp32) flags= ;;
-      channels_last) flags=--channels-last ;;
+      bn_folded) flags=--fuse-conv-bn ;;
       channels_last_amp) flags="--channels-last --amp" ;;
+      bn_folded_amp) flags="--channels-last --amp --fuse-conv-bn" ;;
       esac
-      timeout 120 python tools/analysis_tools/benchmark_predict.py \
+      timeout 100 python tools/analysis_tools/benchmark_predict.py \
         --device cuda --sizes 6000 --methods slide blend --model r50 \
         --batch-size 16 --work-dir /tmp/benchmark_predict $flags \
         --json "$OUT/bench_predict_$variant.json" 2>&1 | quiet |

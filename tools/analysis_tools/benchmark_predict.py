@@ -10,7 +10,7 @@ CPU (memory and speed):
 GPU (batched windows vs MMSeg slide):
   python tools/analysis_tools/benchmark_predict.py --device cuda \
       --sizes 6000 --methods slide blend --model r50 --batch-size 16 \
-      [--channels-last] [--amp]
+      [--channels-last] [--amp] [--fuse-conv-bn]
 """
 import argparse
 import json
@@ -39,11 +39,16 @@ def main(argv=None):
         '--amp', action='store_true',
         help='every method under autocast (float16 on CUDA, bfloat16 on '
         'CPU), MMSeg slide included')
+    parser.add_argument(
+        '--fuse-conv-bn', action='store_true',
+        help='every method, MMSeg slide included, with batch norms folded '
+        'into their convolutions')
     parser.add_argument('--json', help='also write the rows as JSON here')
     args = parser.parse_args(argv)
     rows = benchmark(args.work_dir, args.sizes, args.methods, args.model,
                      args.device, args.window, args.stride, args.batch_size,
-                     args.threads, args.channels_last, args.amp)
+                     args.threads, args.channels_last, args.amp,
+                     args.fuse_conv_bn)
     for line in summarise(rows):
         print(line)
     if args.json:

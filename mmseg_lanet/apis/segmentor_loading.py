@@ -58,7 +58,7 @@ def fold_batch_norms(model: torch.nn.Module, bands: int,
         int: The number of batch norms folded.
 
     Raises:
-        RuntimeError: If folding changed the probe's logits beyond rounding
+        ValueError: If folding changed the probe's logits beyond rounding
             (a norm that does not follow the convolution before it).
     """
     norms = (torch.nn.modules.batchnorm._BatchNorm, torch.nn.SyncBatchNorm)
@@ -74,7 +74,8 @@ def fold_batch_norms(model: torch.nn.Module, bands: int,
     error = (folded - reference).abs().max().item()
     scale = reference.abs().max().item()
     if not error <= 1e-3 * (1 + scale):
-        raise RuntimeError(
+        # A ValueError: tools/predict.py reports it in one line.
+        raise ValueError(
             f'folding batch norms into convolutions changed the logits by '
             f'{error:.3g} (largest {scale:.3g}): a norm of this model does '
             'not follow the convolution registered before it; predict '
@@ -118,5 +119,8 @@ def load_segmentor(config: Union[str, Config], checkpoint: str,
     model.dataset_meta = ckpt.get('meta', {}).get('dataset_meta')
     model.to(device).eval()
     if fold_norms:
-        fold_batch_norms(model, input_bands(cfg))
+        try:
+            fold_batch_norms(model, input_bands(cfg))
+        except ValueError as err:
+            raise ValueError(f'{cfg.filename}: {err}') from None
     return model

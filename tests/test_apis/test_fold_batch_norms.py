@@ -79,7 +79,7 @@ class NormBeforeConv(nn.Module):
 
 
 def test_a_norm_not_after_its_convolution_is_refused():
-    with pytest.raises(RuntimeError, match=(
+    with pytest.raises(ValueError, match=(
             r'folding batch norms into convolutions changed the logits by '
             r'\S+ \(largest \S+\): a norm of this model does not follow the '
             r'convolution registered before it; predict without folding')):
@@ -124,3 +124,32 @@ def test_predict_tool_flag(trained_like_checkpoint, rasters, tmp_path,
     ])
     assert seen == dict(fold_norms=True)
     assert results[0]['status'] != 'skipped'
+
+
+def test_predict_tool_names_the_config_when_folding_fails(
+        trained_like_checkpoint, rasters, tmp_path, monkeypatch, capsys):
+    """A fold that changes the logits stops tools/predict.py with one line
+    naming the config."""
+    from mmseg_lanet.apis import segmentor_loading
+
+    def wrong_fold(model):
+        with torch.no_grad():
+            model.backbone.stem[0].weight.mul_(2)
+
+    monkeypatch.setattr(segmentor_loading, 'fuse_conv_bn', wrong_fold)
+    config = osp.join(REPO, MODELS['tiny']['config'])
+    options = [f'{key}={value}'.replace(' ', '')
+               for key, value in MODELS['tiny']['options'].items()]
+    with pytest.raises(SystemExit) as exit_info:
+        predict([
+            config, trained_like_checkpoint, rasters['image'], '--dsm',
+            rasters['dsm'], '--out-dir', str(tmp_path / 'maps'), '--device',
+            'cpu', '--fuse-conv-bn', '--cfg-options', *options
+        ])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    # (The program's name is pytest's here.)
+    assert err.split(': ', 1)[1].startswith(
+        f'error: {config}: folding batch norms into convolutions changed '
+        'the logits by ')
+    assert not (tmp_path / 'maps').exists()

@@ -122,6 +122,7 @@ def run_case(case: dict) -> dict:
     from .blended_inference import amp_dtype
     from .raster_inference import PredictOptions, RasterInferencer
     from .raster_input import RasterInput
+    from .segmentor_loading import count_batch_norms
     torch.set_num_threads(case.get('threads') or torch.get_num_threads())
     cuda = case['device'].startswith('cuda')
     torch.backends.cudnn.benchmark = cuda
@@ -135,9 +136,7 @@ def run_case(case: dict) -> dict:
                                   case['device'], options)
     sync = torch.cuda.synchronize if cuda else lambda: None
     # Batch norms left in the model: 0 when folded, for every method.
-    result = dict(batch_norms=sum(
-        isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
-        for m in inferencer.model.modules()))
+    result = dict(batch_norms=count_batch_norms(inferencer.model))
     # The type the backbone computed in: shows that autocast reached it.
     inferencer.model.backbone.register_forward_hook(
         lambda module, args, out: result.update(

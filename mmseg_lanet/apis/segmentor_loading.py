@@ -38,6 +38,13 @@ def check_state_dict(model: torch.nn.Module, state: dict,
             f'{unexpected[:5]}{"..." if len(unexpected) > 5 else ""}')
 
 
+def count_batch_norms(model: torch.nn.Module) -> int:
+    """The batch-norm layers of ``model`` (SyncBN included)."""
+    return sum(
+        isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+        for m in model.modules())
+
+
 def fold_batch_norms(model: torch.nn.Module, bands: int,
                      probe_size: int = 64) -> int:
     """Fold every batch norm that follows a convolution into it, for
@@ -61,8 +68,7 @@ def fold_batch_norms(model: torch.nn.Module, bands: int,
         ValueError: If folding changed the probe's logits beyond rounding
             (a norm that does not follow the convolution before it).
     """
-    norms = (torch.nn.modules.batchnorm._BatchNorm, torch.nn.SyncBatchNorm)
-    before = sum(isinstance(m, norms) for m in model.modules())
+    before = count_batch_norms(model)
     device = next(model.parameters()).device
     probe = torch.randn(1, bands, probe_size, probe_size, device=device,
                         generator=torch.Generator(device).manual_seed(0))
@@ -80,7 +86,7 @@ def fold_batch_norms(model: torch.nn.Module, bands: int,
             f'{error:.3g} (largest {scale:.3g}): a norm of this model does '
             'not follow the convolution registered before it; predict '
             'without folding')
-    return before - sum(isinstance(m, norms) for m in model.modules())
+    return before - count_batch_norms(model)
 
 
 def load_segmentor(config: Union[str, Config], checkpoint: str,

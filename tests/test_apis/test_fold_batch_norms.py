@@ -12,15 +12,11 @@ from _raster_helpers import read_back, tiny_config
 from mmseg_lanet.apis import (PredictOptions, RasterInferencer,
                               fold_batch_norms, load_segmentor)
 from mmseg_lanet.apis.predict_benchmark import MODELS, REPO
+from mmseg_lanet.apis.segmentor_loading import count_batch_norms
 from mmseg_lanet.engine.cli import predict
 
 BOUNDED = dict(window=(64, 64), stride=(48, 48), batch_size=3,
                mode='bounded', quicklook=False, probabilities=True)
-NORMS = nn.modules.batchnorm._BatchNorm
-
-
-def _norm_count(model):
-    return sum(isinstance(m, NORMS) for m in model.modules())
 
 
 @pytest.fixture(scope='module')
@@ -45,7 +41,7 @@ def test_folding_keeps_the_logits(trained_like_checkpoint):
     model = load_segmentor(tiny_config(), trained_like_checkpoint)
     folded = load_segmentor(tiny_config(), trained_like_checkpoint,
                             fold_norms=True)
-    assert _norm_count(model) > 10 and _norm_count(folded) == 0
+    assert count_batch_norms(model) > 10 and count_batch_norms(folded) == 0
     # The stem's first convolution took its norm's scale.
     assert not torch.allclose(model.backbone.stem[0].weight,
                               folded.backbone.stem[0].weight)
@@ -59,7 +55,7 @@ def test_folding_keeps_the_logits(trained_like_checkpoint):
     torch.testing.assert_close(actual, expected, rtol=1e-4, atol=1e-4)
     # The count it returns is what it folded.
     again = load_segmentor(tiny_config(), trained_like_checkpoint)
-    assert fold_batch_norms(again, bands=5) == _norm_count(model)
+    assert fold_batch_norms(again, bands=5) == count_batch_norms(model)
 
 
 class NormBeforeConv(nn.Module):
@@ -93,7 +89,7 @@ def test_predict_with_folded_norms_gives_the_same_map(
         inferencer = RasterInferencer(
             tiny_config(), trained_like_checkpoint,
             options=PredictOptions(fold_norms=fold, **BOUNDED))
-        assert (_norm_count(inferencer.model) == 0) == fold
+        assert (count_batch_norms(inferencer.model) == 0) == fold
         out = inferencer(rasters['image'], str(tmp_path / str(fold)),
                          rasters['dsm'], progress=False)[0]
         maps[fold] = (read_back(out['paths']['labels'])[0][0],

@@ -109,10 +109,11 @@ def parse_args(argv=None):
 
 
 def settings_of(args) -> Settings:
+    compile = args.compile_backend if args.compile else None
     if args.small:
         settings = Settings.small(args.device)
         settings.cfg_options = args.cfg_options
-        settings.compile = args.compile_backend if args.compile else None
+        settings.compile = compile
         return settings
     return Settings(
         device=args.device,
@@ -128,7 +129,7 @@ def settings_of(args) -> Settings:
         tile_flops=args.tile_flops,
         timer=args.timer,
         cfg_options=args.cfg_options,
-        compile=args.compile_backend if args.compile else None)
+        compile=compile)
 
 
 def main(argv=None):

@@ -12,9 +12,10 @@ from .window_plan import Window, plan_windows
 
 # Rows read at a time by the streaming statistics pass.
 STATS_WINDOW = (512, 4096)
-# Heights sampled to check a height raster against the model: a grid of
-# GRID x GRID windows of SIDE pixels (reads a few blocks of a large file).
-HEIGHT_SAMPLE_GRID, HEIGHT_SAMPLE_SIDE = 5, 64
+# Values sampled to check a raster against the model (its heights' level,
+# its colours' range): a grid of GRID x GRID windows of SIDE pixels (reads
+# a few blocks of a large file).
+SAMPLE_GRID, SAMPLE_SIDE = 5, 64
 
 
 @dataclass
@@ -80,6 +81,10 @@ class InputSpec:
 
 
 def _one_line(value) -> str:
+    # A CRS as its authority code (EPSG:32633) where it has one, not a
+    # screen of WKT.
+    if hasattr(value, 'to_string'):
+        value = value.to_string()
     return ' '.join(repr(value).split())
 
 
@@ -117,6 +122,8 @@ class RasterInput:
             self._select_bands(image, file_bands, dsm)
             self.nodata = self.image.nodata if nodata is None else nodata
             self.dsm_nodata = self.dsm.nodata if self.dsm else None
+            if spec.eight_bit and self.image.dtype.kind == 'f':
+                self._check_eight_bit_colours(image)
             self.dsm_stats = self._dsm_stats()
             self._check_height_level(dsm or image)
         except BaseException:
@@ -145,7 +152,22 @@ class RasterInput:
         if image.dtype.kind not in 'uif':
             raise ValueError(f'{path}: pixel type {image.dtype} is not a '
                              'number the model can take')
-        if spec.eight_bit and image.dtype != np.uint8:
+        height = spec.height_index
+        heights_in_file = height is not None and spec.bands[height] in \
+            file_bands
+        other_heights = [b for b in file_bands if b in HEIGHT_BANDS]
+        if height is not None and not heights_in_file and other_heights \
+                and dsm is None:
+            raise ValueError(
+                f'{path}: its band {other_heights[0]!r} is not the model\'s '
+                f'height band {spec.bands[height]!r} (DSM: heights above sea '
+                'level; nDSM: heights above ground); give the model\'s heights'
+                ' with --dsm, or name the band with --bands if it holds them')
+        # A floating-point type says nothing of the values' scale (a stack
+        # of colours and heights needs one): its colours are checked on a
+        # sample instead (below).
+        if spec.eight_bit and image.dtype != np.uint8 and \
+                image.dtype.kind != 'f':
             raise ValueError(
                 f'{path}: pixel type {image.dtype}, but the model was trained '
                 'on 8-bit values (its band means are 0-255); rescale the '
@@ -159,11 +181,10 @@ class RasterInput:
         self.from_image = [(i, file_bands.index(b))
                            for i, b in enumerate(spec.bands)
                            if b in file_bands]
-        height = spec.height_index
         # File bands whose all-nodata value marks a nodata pixel.
         self.optical_files = [f for m, f in self.from_image if m != height]
         self.dsm_index = None
-        needs_dsm = height is not None and spec.bands[height] not in file_bands
+        needs_dsm = height is not None and not heights_in_file
         if needs_dsm and dsm is None:
             raise ValueError(
                 f'{path}: the model takes band {spec.bands[height]!r}; give '
@@ -181,7 +202,9 @@ class RasterInput:
     def _described_bands(self) -> Optional[Tuple[str, ...]]:
         """The file's band order from its band descriptions, when every band
         is described by a band name of the model (any case), else None."""
-        names = {b.upper(): b for b in self.spec.bands}
+        # Height bands the model does not take are named too, so that a
+        # DSM where the model takes an nDSM gets its own error.
+        names = {b.upper(): b for b in (*HEIGHT_BANDS, *self.spec.bands)}
         found = tuple(names.get((d or '').strip().upper())
                       for d in self.image.descriptions)
         return found if found and all(found) else None
@@ -246,12 +269,24 @@ class RasterInput:
             ok &= heights != self.dsm_nodata
         return ok
 
+    @property
+    def _optical_rule(self) -> bool:
+        """Whether optical values can make a pixel nodata: a nodata value,
+        or floating-point values (NaN, infinite)."""
+        return self.nodata is not None or self.image.dtype.kind == 'f'
+
     def _optical_valid(self, pixels: np.ndarray) -> Optional[np.ndarray]:
         """Pixels of the image's bands ``pixels`` (file order) whose
-        optical bands are not all nodata; None without a nodata rule."""
-        if self.nodata is None:
-            return None
-        return ~np.all(pixels[self.optical_files] == self.nodata, axis=0)
+        optical bands are finite and not all nodata; None when
+        :attr:`_optical_rule` is False (every pixel valid)."""
+        optical = pixels[self.optical_files]
+        valid = None
+        if self.nodata is not None:
+            valid = ~np.all(optical == self.nodata, axis=0)
+        if optical.dtype.kind == 'f':
+            finite = np.isfinite(optical).all(axis=0)
+            valid = finite if valid is None else valid & finite
+        return valid
 
     def _normalise(self, out: np.ndarray) -> None:
         spec, height = self.spec, self.spec.height_index
@@ -290,14 +325,8 @@ class RasterInput:
         if (spec.height_index is None or spec.dsm_mode != 'global'
                 or spec.bands[spec.height_index].lower() != 'ndsm'):
             return
-        height, width = self.shape
-        side = min(HEIGHT_SAMPLE_SIDE, height, width)
-        rows, cols = (np.linspace(0, n - side, HEIGHT_SAMPLE_GRID).astype(int)
-                      for n in (height, width))
-        values = np.concatenate([
-            self._valid_heights_of((int(r), int(c), side, side))
-            for r in sorted(set(rows)) for c in sorted(set(cols))
-        ])
+        values = np.concatenate(
+            [self._valid_heights_of(w) for w in self._sample_windows()])
         if values.size == 0:
             return
         ground = float(np.percentile(values, 2))
@@ -310,12 +339,45 @@ class RasterInput:
                 'Give heights above ground, or use a model trained with '
                 "NormalizeDSM(mode='per_tile')")
 
+    def _sample_windows(self) -> List[Window]:
+        """A grid of small windows spread over the raster: a few blocks of
+        a large file, read to check its values against the model."""
+        height, width = self.shape
+        side = min(SAMPLE_SIDE, height, width)
+        rows, cols = (np.linspace(0, n - side, SAMPLE_GRID).astype(int)
+                      for n in (height, width))
+        return [(int(r), int(c), side, side) for r in sorted(set(rows))
+                for c in sorted(set(cols))]
+
+    def _check_eight_bit_colours(self, path: str) -> None:
+        """For a model of 8-bit colours and a floating-point image (e.g. a
+        stack of colours and heights): each colour band's sampled valid
+        values must lie in 0-255 and not all in 0-1 (reflectances)."""
+        samples = [self.image.read(w) for w in self._sample_windows()]
+        valid = [self._optical_valid(pixels) for pixels in samples]
+        for model_i, file_i in self.from_image:
+            if model_i == self.spec.height_index:
+                continue
+            values = np.concatenate([
+                pixels[file_i].ravel() if ok is None else pixels[file_i][ok]
+                for pixels, ok in zip(samples, valid)
+            ])
+            if values.size == 0:
+                continue
+            low, high = float(values.min()), float(values.max())
+            if low < 0 or high > 255 or high <= 1:
+                raise ValueError(
+                    f'{path}: band {self.spec.bands[model_i]} holds values '
+                    f'{low:g} to {high:g} (sampled), but the model was '
+                    'trained on 8-bit values (its band means are 0-255); '
+                    'rescale the colour bands to 0-255')
+
     def _valid_heights_of(self, window: Window) -> np.ndarray:
         """The window's heights at valid pixels (finite, not nodata in the
         height or the optical bands), float32, flattened."""
         # The image is read once, for its height band and/or its nodata.
         pixels = None
-        if self.dsm_index is None or self.nodata is not None:
+        if self.dsm_index is None or self._optical_rule:
             pixels = self.image.read(window)
         if self.dsm_index is not None:
             heights = self.dsm.read(window)[0]
@@ -324,7 +386,7 @@ class RasterInput:
                                   if m == self.spec.height_index)]
         heights = heights.astype(np.float32)
         ok = self._heights_valid(heights)
-        if self.nodata is not None:
+        if self._optical_rule:
             ok &= self._optical_valid(pixels)
         return heights[ok]
 

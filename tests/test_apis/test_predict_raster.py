@@ -265,7 +265,7 @@ def test_inferencer_folders_overwrite_and_resume(tiny_checkpoint, rasters,
 
 def test_non_finite_values_become_zero_and_nodata(tiny_model, scene,
                                                   tmp_path):
-    """NaN or infinite heights (and optical values of a float image) enter
+    """NaN or infinite heights, and optical values of a float image, enter
     the model as 0 and come out as nodata; finite values are untouched."""
     spec = InputSpec.from_config(tiny_model.cfg)
     dsm = scene['dsm'].astype(np.float32)
@@ -287,7 +287,8 @@ def test_non_finite_values_become_zero_and_nodata(tiny_model, scene,
         assert np.isfinite(pixels).all(), kind
         assert pixels[4, 3, 4] == pixels[4, 5, 6] == pixels[4, 7, 8] == 0
         assert not valid[3, 4] and not valid[5, 6] and not valid[7, 8]
-        assert valid.sum() == 141, kind
+        assert valid[9, 10] == (kind == 'uint8')
+        assert valid.sum() == (141 if kind == 'uint8' else 140), kind
         np.testing.assert_allclose(
             pixels[4, 0, :3], (dsm[0, :3] - spec.dsm_mean) / spec.dsm_std,
             rtol=1e-5)
@@ -411,3 +412,82 @@ def test_vrt_mosaic_of_tiles(tiny_model, rasters, scene, tmp_path):
     assert profile['width'] == 130 and profile['height'] == 150
     np.testing.assert_array_equal(labels[0],
                                   _labels(single['paths']['labels']))
+
+
+def test_crs_mismatch_names_both_codes(tiny_model, rasters, scene, tmp_path):
+    dsm = write_geotiff(tmp_path / 'dsm_32632.tif', scene['dsm'],
+                        crs='EPSG:32632')
+    _error(tiny_model, tmp_path, rasters['image'], dsm,
+           f"^{dsm}: CRS 'EPSG:32632' differs from its image "
+           f"{rasters['image']} \\('EPSG:32633'\\)$")
+
+
+STACK_BANDS = ('R', 'G', 'B', 'NIR', 'nDSM')
+
+
+def _stack(scene, colours=None):
+    """Colours and heights in one float32 file, as numpy users stack
+    them."""
+    colours = scene['image'] if colours is None else colours
+    return np.concatenate([colours, scene['dsm'][None]]).astype(np.float32)
+
+
+def test_stack_of_colours_and_heights(tiny_model, rasters, scene, tmp_path):
+    """A float32 file of R, G, B, NIR and nDSM (described or named with
+    --bands) needs no --dsm and gives the map of the 8-bit image and its
+    height raster; NaN colours are nodata."""
+    options = dict(mode='bounded', window=(64, 64), stride=(48, 48),
+                   batch_size=3, quicklook=False)
+    reference = _labels(predict_raster(
+        tiny_model, rasters['image'], str(tmp_path / 'ref'), rasters['dsm'],
+        PredictOptions(**options))['paths']['labels'])
+    stack = _stack(scene)
+    described = write_geotiff(tmp_path / 'described.tif', stack,
+                              descriptions=STACK_BANDS)
+    plain = write_geotiff(tmp_path / 'plain.tif', stack)
+    for path, bands in ((described, None), (plain, STACK_BANDS)):
+        out = predict_raster(tiny_model, path, str(tmp_path / 'out'), None,
+                             PredictOptions(file_bands=bands, **options))
+        np.testing.assert_array_equal(_labels(out['paths']['labels']),
+                                      reference)
+    stack[2, 40:60, 30:50] = np.nan
+    holes = write_geotiff(tmp_path / 'holes.tif', stack,
+                          descriptions=STACK_BANDS)
+    labels = _labels(predict_raster(
+        tiny_model, holes, str(tmp_path / 'out'), None,
+        PredictOptions(**options))['paths']['labels'])
+    hole = np.zeros(labels.shape, bool)
+    hole[40:60, 30:50] = True
+    np.testing.assert_array_equal(labels == 255, hole)
+
+
+@pytest.mark.parametrize('scale,values', [(1 / 255, '0 to 1'),
+                                          (16, '0 to 40[0-9]{2}')])
+def test_float_colours_beyond_eight_bits(tiny_model, scene, tmp_path, scale,
+                                         values):
+    """Float colours are checked on a sample: 0-1 reflectances and 12-bit
+    values are refused for a model of 8-bit colours, naming the file and
+    the band."""
+    colours = scene['image'].astype(np.float32) * scale
+    path = write_geotiff(tmp_path / 'ortho_f.tif', _stack(scene, colours),
+                         descriptions=STACK_BANDS)
+    _error(tiny_model, tmp_path, path, None,
+           f'{path}: band R holds values {values} \\(sampled\\), but the '
+           'model was trained on 8-bit values')
+
+
+def test_a_dsm_band_for_an_ndsm_model(tiny_model, rasters, scene, tmp_path):
+    """A file band described as DSM (absolute heights) is not taken for the
+    model's nDSM: an error without --dsm, an ignored band with it."""
+    path = write_geotiff(tmp_path / 'ortho_dsm.tif', _stack(scene),
+                         descriptions=('R', 'G', 'B', 'NIR', 'DSM'))
+    _error(tiny_model, tmp_path, path, None,
+           f"{path}: its band 'DSM' is not the model's height band 'nDSM' "
+           r"\(DSM: heights above sea level; nDSM: heights above ground\)")
+    options = PredictOptions(mode='whole', quicklook=False)
+    out = predict_raster(tiny_model, path, str(tmp_path / 'a'),
+                         rasters['dsm'], options)
+    reference = predict_raster(tiny_model, rasters['image'],
+                               str(tmp_path / 'b'), rasters['dsm'], options)
+    np.testing.assert_array_equal(_labels(out['paths']['labels']),
+                                  _labels(reference['paths']['labels']))

@@ -77,9 +77,22 @@ class PredictOptions:
     palette: Sequence[Sequence[int]] = field(default=ISPRS_PALETTE)
 
     def __post_init__(self):
+        # Checked before a model is loaded or an output folder made.
         if self.mode not in ('auto', 'whole', 'bounded'):
             raise ValueError("mode must be 'auto', 'whole' or 'bounded', got "
                              f'{self.mode!r}')
+        if self.batch_size < 1:
+            raise ValueError(f'batch size must be >= 1, got {self.batch_size}')
+        if not self.max_memory > 0:
+            raise ValueError(
+                f'max memory must be > 0 GiB, got {self.max_memory:g}')
+        if not 0 < self.floor <= 1:
+            raise ValueError(f'floor must be in (0, 1], got {self.floor:g}')
+        if len(self.window) != 2 or len(self.stride) != 2 or not all(
+                0 < s <= w for s, w in zip(self.stride, self.window)):
+            raise ValueError(
+                f'stride {tuple(self.stride)} must be positive and at most '
+                f'the window {tuple(self.window)}')
 
     def whole(self, size: Tuple[int, int]) -> bool:
         if self.mode != 'auto':

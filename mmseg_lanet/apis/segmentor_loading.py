@@ -89,6 +89,31 @@ def fold_batch_norms(model: torch.nn.Module, bands: int,
     return before - count_batch_norms(model)
 
 
+def check_device(device: Union[str, torch.device]) -> torch.device:
+    """``device`` as a torch device that this machine has.
+
+    Raises:
+        ValueError: Naming the device, when torch does not know it, or
+            names a CUDA device that this torch build or machine lacks.
+    """
+    try:
+        found = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f'device {device!r}: not a torch device; use cpu, '
+                         'cuda or cuda:N') from None
+    if found.type == 'cuda':
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f'device {device!r}: CUDA is not available here (torch '
+                f'{torch.__version__}); use cpu')
+        count = torch.cuda.device_count()
+        if found.index is not None and found.index >= count:
+            raise ValueError(f'device {device!r}: this machine has {count} '
+                             'CUDA device(s), cuda:0 to cuda:'
+                             f'{count - 1}')
+    return found
+
+
 def load_segmentor(config: Union[str, Config], checkpoint: str,
                    device: str = 'cpu',
                    fold_norms: bool = False) -> torch.nn.Module:
@@ -101,13 +126,15 @@ def load_segmentor(config: Union[str, Config], checkpoint: str,
     Args:
         config (str | Config): The model's config.
         checkpoint (str): Its checkpoint file.
-        device (str): Where the model goes. Defaults to 'cpu'.
+        device (str | torch.device): Where the model goes
+            (:func:`check_device`). Defaults to 'cpu'.
         fold_norms (bool): Fold batch norms into their convolutions
             (:func:`fold_batch_norms`). Defaults to False.
 
     Returns:
         torch.nn.Module: The model, with ``cfg`` and ``dataset_meta`` set.
     """
+    device = check_device(device)
     cfg = config if isinstance(config, Config) else Config.fromfile(config)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     cfg.model.pop('pretrained', None)

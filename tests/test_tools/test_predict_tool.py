@@ -2,6 +2,7 @@
 'blend' mode with a confusion matrix picture."""
 import os
 import os.path as osp
+import re
 
 import numpy as np
 import pytest
@@ -133,3 +134,45 @@ def test_input_warnings_are_one_line(checkpoint, tmp_path, capsys):
         "descriptions); reading its bands as R G B NIR, the model's order; "
         'name them with --bands if they differ']
     assert not any('raster_input.py' in ln for ln in lines)
+
+
+@pytest.mark.parametrize('flags,message', [
+    (['--device', 'gpu'],
+     "device 'gpu': not a torch device; use cpu, cuda or cuda:N"),
+    (['--batch-size', '0'], 'batch size must be >= 1, got 0'),
+    (['--max-memory', '-1'], 'max memory must be > 0 GiB, got -1'),
+    (['--mode', 'bounded', '--window', '200', '--stride', '250'],
+     'stride (250, 250) must be positive and at most the window '
+     '(200, 200)'),
+])
+def test_bad_options_are_one_line_before_loading(checkpoint, tmp_path,
+                                                 capsys, flags, message):
+    """Options and devices are checked before the model is built or any
+    raster read (the input does not exist here)."""
+    from mmseg_lanet.engine.cli import predict
+    with pytest.raises(SystemExit) as exit_info:
+        predict([SAMPLE_CONFIG, checkpoint, str(tmp_path / 'absent.tif'),
+                 '--out-dir', str(tmp_path / 'out'), *flags])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert 'Traceback' not in err and len(err.strip().splitlines()) == 1
+    assert err.strip().endswith(f': error: {message}')
+    assert not osp.exists(tmp_path / 'out')
+
+
+def test_cuda_device_this_machine_lacks(monkeypatch):
+    import torch
+    from mmseg_lanet.apis.segmentor_loading import check_device
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    with pytest.raises(ValueError, match=re.escape(
+            "device 'cuda': CUDA is not available here (torch "
+            f'{torch.__version__}); use cpu')):
+        check_device('cuda')
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'device_count', lambda: 2)
+    with pytest.raises(ValueError, match=(
+            "^device 'cuda:2': this machine has 2 CUDA device\\(s\\), "
+            'cuda:0 to cuda:1$')):
+        check_device('cuda:2')
+    assert check_device('cuda:1') == torch.device('cuda', 1)
+    assert check_device('cpu') == torch.device('cpu')

@@ -27,6 +27,8 @@ def _python_commands():
     expanded and line continuations joined."""
     text = open(SCRIPT).read().replace('\\\n', ' ')
     variables = dict(re.findall(r'^(\w+)=(\S+)$', text, re.M))
+    # A loop variable takes its first value.
+    variables.update(re.findall(r'for (\w+) in (\w+)', text))
     expand = re.compile(r'\$\{?(\w+)\}?')
     for _ in range(3):
         variables = {k: expand.sub(lambda m: variables.get(m[1], m[0]), v)
@@ -48,7 +50,7 @@ def test_every_command_parses_and_names_existing_configs():
     tools = sorted({c[0] for c in commands})
     assert tools == ['tools/analysis_tools/benchmark_models.py',
                      'tools/analysis_tools/benchmark_predict.py']
-    assert len(commands) == 9
+    assert len(commands) == 10
     parsers = {}
     for tool in tools:
         spec = importlib.util.spec_from_file_location(

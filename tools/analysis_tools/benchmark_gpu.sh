@@ -9,8 +9,8 @@
 # of the offline bundle; `zoo` and `compile` did not fit in the same 10-minute command.
 #   predict   batched blend vs MMSeg slide on a 6000 x 6000 x 5 raster
 #             (issue 9's 5x target): fp32 and under AMP, each as is and
-#             with batch norms folded (both methods); and prediction from
-#             files
+#             with batch norms folded (both methods); blend at batch 8
+#             and 32 (folded); and prediction from files
 #   amp       FCN, LANet, DANet and the D8 models: training throughput,
 #             fp32 and AMP, and batch-1 latency (issue 10's targets); then
 #             FCN and LANet with the head following autocast under AMP
@@ -75,6 +75,16 @@ for part in $PARTS; do
         --batch-size 16 --work-dir /tmp/benchmark_predict $flags \
         --json "$OUT/bench_predict_$variant.json" 2>&1 | quiet |
         tee "$OUT/bench_predict_$variant.log"
+    done
+    # Blend's batch size beside the 16 above (it is bound by arithmetic,
+    # not launches), batch norms folded.
+    for batch in 8 32; do
+      timeout 60 python tools/analysis_tools/benchmark_predict.py \
+        --device cuda --sizes 6000 --methods blend --model r50 \
+        --batch-size "$batch" --fuse-conv-bn \
+        --work-dir /tmp/benchmark_predict \
+        --json "$OUT/bench_predict_blend_b$batch.json" 2>&1 | quiet |
+        tee "$OUT/bench_predict_blend_b$batch.log"
     done
     timeout 60 python tools/analysis_tools/benchmark_predict.py \
       --device cuda --sizes 6000 --methods predict --model r50 \

@@ -102,3 +102,36 @@ def test_branch_figure_png(tiny_model, rasters, scene, tmp_path):
     picture = cv2.imread(str(out))
     assert picture is not None and picture.shape[0] > 300
     assert maps['fused'].shape == (150, 130)
+
+
+@pytest.mark.parametrize('test_cfg,message', [
+    (dict(mode='blnd'), "model.test_cfg.mode must be one of ('whole', "
+     "'slide', 'blend'), got 'blnd'"),
+    (dict(mode='blend', stride=(48, 48)),
+     "model.test_cfg.crop_size is needed by mode 'blend'"),
+    (dict(mode='blend', crop_size=(64, 64), stride=(96, 48)),
+     'model.test_cfg.stride (96, 48) must be positive and at most '
+     'model.test_cfg.crop_size (64, 64)'),
+    (dict(mode='blend', crop_size=(64, 64), stride=(48, 48), batch_size=0),
+     'model.test_cfg.batch_size must be >= 1, got 0'),
+    (dict(mode='blend', crop_size=(64, 64), stride=(48, 48), floor=0),
+     'model.test_cfg.floor must be in (0, 1], got 0'),
+])
+def test_bad_test_cfg_named_at_construction(tiny_model, tile, test_cfg,
+                                            message):
+    """A config's test_cfg is checked when the model is built (before the
+    test loop loads an image), and again if set afterwards."""
+    from mmseg.registry import MODELS
+
+    from _raster_helpers import tiny_config
+    cfg = tiny_config().model
+    cfg.test_cfg = test_cfg
+    with pytest.raises(ValueError) as error:
+        MODELS.build(cfg)
+    assert str(error.value).startswith(message)
+    try:
+        with pytest.raises(ValueError) as error:
+            _inference(tiny_model, tile, **test_cfg)
+        assert str(error.value).startswith(message)
+    finally:
+        tiny_model.test_cfg = ConfigDict(mode='whole')

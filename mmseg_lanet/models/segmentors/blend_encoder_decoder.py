@@ -1,5 +1,5 @@
 """EncoderDecoder with a batched, blended sliding-window test mode."""
-from typing import List
+from typing import List, Optional
 
 import torch
 from torch import Tensor
@@ -7,6 +7,44 @@ from torch import Tensor
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
 from ...apis.blended_inference import blended_inference, softmax_predictor
+
+
+TEST_MODES = ('whole', 'slide', 'blend')
+
+
+def check_test_cfg(test_cfg: Optional[dict]) -> None:
+    """Raise, naming the key, unless ``test_cfg`` is a mode this segmentor
+    runs with the settings it needs: at the model's construction, before a
+    test image is loaded, rather than at the first window.
+
+    Raises:
+        ValueError: An unknown ``mode``; for 'blend', a missing
+            ``crop_size`` or ``stride``, a stride beyond the crop, a
+            ``batch_size`` below 1 or a ``floor`` outside (0, 1].
+    """
+    cfg = test_cfg or {}
+    mode = cfg.get('mode', 'whole')
+    if mode not in TEST_MODES:
+        raise ValueError(f'model.test_cfg.mode must be one of {TEST_MODES}, '
+                         f'got {mode!r}')
+    if mode != 'blend':
+        return
+    missing = [k for k in ('crop_size', 'stride') if cfg.get(k) is None]
+    if missing:
+        raise ValueError(f"model.test_cfg.{missing[0]} is needed by mode "
+                         "'blend' (e.g. crop_size=(512, 512), "
+                         'stride=(341, 341))')
+    crop, stride = tuple(cfg['crop_size']), tuple(cfg['stride'])
+    if len(crop) != 2 or len(stride) != 2 or not all(
+            0 < s <= c for s, c in zip(stride, crop)):
+        raise ValueError(f'model.test_cfg.stride {stride} must be positive '
+                         f'and at most model.test_cfg.crop_size {crop}')
+    if cfg.get('batch_size', 1) < 1:
+        raise ValueError('model.test_cfg.batch_size must be >= 1, got '
+                         f'{cfg["batch_size"]}')
+    if not 0 < cfg.get('floor', 0.1) <= 1:
+        raise ValueError('model.test_cfg.floor must be in (0, 1], got '
+                         f'{cfg["floor"]}')
 
 
 @MODELS.register_module()
@@ -32,8 +70,14 @@ class BlendEncoderDecoder(EncoderDecoder):
     probabilities, (N, K, H, W), so its argmax is the blended prediction.
     """
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        check_test_cfg(self.test_cfg)
+
     def inference(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
         """Segmentation scores of a batch (see class doc), (N, K, H, W)."""
+        # test_cfg may have been set after construction.
+        check_test_cfg(self.test_cfg)
         if self.test_cfg.get('mode', 'whole') != 'blend':
             return super().inference(inputs, batch_img_metas)
         cfg = self.test_cfg

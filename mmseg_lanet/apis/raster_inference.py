@@ -20,7 +20,7 @@ from .blended_inference import (argmax_labels, blended_inference,
                                 softmax_predictor)
 from .raster_input import InputSpec, RasterInput
 from .segmentor_loading import load_segmentor
-from .window_plan import plan_windows
+from .window_plan import check_window_stride, plan_windows
 
 # Peak memory of whole-raster inference per pixel, measured for LANet R50
 # on CPU (6000 x 6000 x 5: 8.7 GiB); `mode='auto'` predicts a raster whole
@@ -88,11 +88,7 @@ class PredictOptions:
                 f'max memory must be > 0 GiB, got {self.max_memory:g}')
         if not 0 < self.floor <= 1:
             raise ValueError(f'floor must be in (0, 1], got {self.floor:g}')
-        if len(self.window) != 2 or len(self.stride) != 2 or not all(
-                0 < s <= w for s, w in zip(self.stride, self.window)):
-            raise ValueError(
-                f'stride {tuple(self.stride)} must be positive and at most '
-                f'the window {tuple(self.window)}')
+        check_window_stride(self.window, self.stride)
 
     def whole(self, size: Tuple[int, int]) -> bool:
         if self.mode != 'auto':

@@ -7,6 +7,7 @@ from torch import Tensor
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
 from ...apis.blended_inference import blended_inference, softmax_predictor
+from ...apis.window_plan import check_window_stride
 
 
 TEST_MODES = ('whole', 'slide', 'blend')
@@ -34,11 +35,8 @@ def check_test_cfg(test_cfg: Optional[dict]) -> None:
         raise ValueError(f"model.test_cfg.{missing[0]} is needed by mode "
                          "'blend' (e.g. crop_size=(512, 512), "
                          'stride=(341, 341))')
-    crop, stride = tuple(cfg['crop_size']), tuple(cfg['stride'])
-    if len(crop) != 2 or len(stride) != 2 or not all(
-            0 < s <= c for s, c in zip(stride, crop)):
-        raise ValueError(f'model.test_cfg.stride {stride} must be positive '
-                         f'and at most model.test_cfg.crop_size {crop}')
+    check_window_stride(cfg['crop_size'], cfg['stride'],
+                        'model.test_cfg.crop_size', 'model.test_cfg.stride')
     if cfg.get('batch_size', 1) < 1:
         raise ValueError('model.test_cfg.batch_size must be >= 1, got '
                          f'{cfg["batch_size"]}')

@@ -162,7 +162,7 @@ class RasterInput:
                 f'{path}: its band {other_heights[0]!r} is not the model\'s '
                 f'height band {spec.bands[height]!r} (DSM: heights above sea '
                 'level; nDSM: heights above ground); give the model\'s heights'
-                ' with --dsm, or name the band with --bands if it holds them')
+                ' with --dsm')
         # A floating-point type says nothing of the values' scale (a stack
         # of colours and heights needs one): its colours are checked on a
         # sample instead (below).

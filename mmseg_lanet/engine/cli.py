@@ -202,7 +202,8 @@ def predict(argv: Optional[Sequence[str]] = None) -> list:
         'a folder of rasters named as the images')
     parser.add_argument(
         '--bands', nargs='+', help="names of the image file's bands in file "
-        "order (default: the file's band descriptions when they name the "
+        "order; the model's height band among them (e.g. nDSM) replaces "
+        "--dsm (default: the file's band descriptions when they name the "
         "model's bands, else the config's optical bands)")
     parser.add_argument('--device', help='cpu, cuda, cuda:1... (default: '
                         'cuda when available)')

@@ -9,7 +9,6 @@ from mmseg.registry import MODELS
 from ...apis.blended_inference import blended_inference, softmax_predictor
 from ...apis.window_plan import check_window_stride
 
-
 TEST_MODES = ('whole', 'slide', 'blend')
 
 

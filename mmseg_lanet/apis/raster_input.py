@@ -279,6 +279,8 @@ class RasterInput:
         """Pixels of the image's bands ``pixels`` (file order) whose
         optical bands are finite and not all nodata; None when
         :attr:`_optical_rule` is False (every pixel valid)."""
+        if not self._optical_rule:
+            return None
         optical = pixels[self.optical_files]
         valid = None
         if self.nodata is not None:

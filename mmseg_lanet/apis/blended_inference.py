@@ -26,6 +26,9 @@ ReadFn = Callable[[Window], Tuple[Tensor, Optional[Tensor]]]
 PredictFn = Callable[[Tensor], Tensor]
 # write(first row, probabilities (K, n, W), valid (n, W))
 WriteFn = Callable[[int, Tensor, Tensor], None]
+# The settings of :func:`blended_inference` that :func:`check_blend_settings`
+# checks, by their argument names.
+BLEND_SETTINGS = ('window', 'stride', 'batch_size', 'floor')
 
 
 def amp_dtype(device) -> torch.dtype:
@@ -73,6 +76,30 @@ def softmax_predictor(logits_fn: Callable[[Tensor], Tensor],
         return probs if len(dims) == 1 else probs.div_(len(dims))
 
     return predict
+
+
+def check_blend_settings(window: Sequence[int], stride: Sequence[int],
+                         batch_size: int, floor: float,
+                         names: Sequence[str] = BLEND_SETTINGS) -> None:
+    """Raise unless :func:`blended_inference` can run these settings:
+    (rows, cols) ``window`` and ``stride`` with ``0 < stride <= window`` on
+    each axis, ``batch_size`` at least 1, ``floor`` in (0, 1]. Callers check
+    them before a model loads or an image is read, naming each setting as
+    their users know it (``names``: window, stride, batch size, floor).
+
+    Raises:
+        ValueError: Naming the setting at fault.
+    """
+    window_name, stride_name, batch_name, floor_name = names
+    window, stride = tuple(window), tuple(stride)
+    if len(window) != 2 or len(stride) != 2 or not all(
+            0 < s <= w for s, w in zip(stride, window)):
+        raise ValueError(f'{stride_name} {stride} must be positive and at '
+                         f'most {window_name} {window}')
+    if batch_size < 1:
+        raise ValueError(f'{batch_name} must be >= 1, got {batch_size}')
+    if not 0 < floor <= 1:
+        raise ValueError(f'{floor_name} must be in (0, 1], got {floor:g}')
 
 
 def in_background(items: Iterable, depth: int) -> Iterator:
@@ -154,8 +181,7 @@ def blended_inference(read: ReadFn,
         dict: ``windows`` (planned), ``predicted`` and ``skipped`` (all
         invalid) counts, and ``band_shape``, the accumulator's (K, rows, W).
     """
-    if batch_size < 1:
-        raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+    check_blend_settings(window, stride, batch_size, floor)
     height, width = size
     rows_of_windows = plan_windows(height, width, tuple(window),
                                    tuple(stride))

@@ -17,10 +17,10 @@ from ..datasets.isprs_classes import (IGNORE_INDEX, ISPRS_CLASSES,
 from ..datasets.malloc_tuning import heap_trimmer, map_large_allocations
 from ..datasets.raster_io import TIFF_SUFFIXES
 from .blended_inference import (argmax_labels, blended_inference,
-                                softmax_predictor)
+                                check_blend_settings, softmax_predictor)
 from .raster_input import InputSpec, RasterInput
 from .segmentor_loading import load_segmentor
-from .window_plan import check_window_stride, plan_windows
+from .window_plan import plan_windows
 
 # Peak memory of whole-raster inference per pixel, measured for LANet R50
 # on CPU (6000 x 6000 x 5: 8.7 GiB); `mode='auto'` predicts a raster whole
@@ -81,14 +81,12 @@ class PredictOptions:
         if self.mode not in ('auto', 'whole', 'bounded'):
             raise ValueError("mode must be 'auto', 'whole' or 'bounded', got "
                              f'{self.mode!r}')
-        if self.batch_size < 1:
-            raise ValueError(f'batch size must be >= 1, got {self.batch_size}')
         if not self.max_memory > 0:
             raise ValueError(
                 f'max memory must be > 0 GiB, got {self.max_memory:g}')
-        if not 0 < self.floor <= 1:
-            raise ValueError(f'floor must be in (0, 1], got {self.floor:g}')
-        check_window_stride(self.window, self.stride)
+        check_blend_settings(self.window, self.stride, self.batch_size,
+                             self.floor,
+                             ('the window', 'stride', 'batch size', 'floor'))
 
     def whole(self, size: Tuple[int, int]) -> bool:
         if self.mode != 'auto':

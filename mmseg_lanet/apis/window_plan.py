@@ -34,18 +34,6 @@ def window_starts(size: int, window: int, stride: int) -> List[int]:
     return list(range(0, last, stride)) + [last]
 
 
-def check_window_stride(window, stride, window_name: str = 'the window',
-                        stride_name: str = 'stride') -> None:
-    """Raise unless ``window`` and ``stride`` are (rows, cols) pairs with
-    ``0 < stride <= window`` on each axis (windows that overlap or touch),
-    naming them as the caller's option or key does."""
-    window, stride = tuple(window), tuple(stride)
-    if len(window) != 2 or len(stride) != 2 or not all(
-            0 < s <= w for s, w in zip(stride, window)):
-        raise ValueError(f'{stride_name} {stride} must be positive and at '
-                         f'most {window_name} {window}')
-
-
 def plan_windows(height: int, width: int, window: Tuple[int, int],
                  stride: Tuple[int, int]) -> List[List[Window]]:
     """Windows covering a raster, grouped in rows of windows, top to bottom.

@@ -6,8 +6,9 @@ from torch import Tensor
 
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
-from ...apis.blended_inference import blended_inference, softmax_predictor
-from ...apis.window_plan import check_window_stride
+from ...apis.blended_inference import (blended_inference,
+                                       check_blend_settings,
+                                       softmax_predictor)
 
 TEST_MODES = ('whole', 'slide', 'blend')
 
@@ -34,14 +35,11 @@ def check_test_cfg(test_cfg: Optional[dict]) -> None:
         raise ValueError(f"model.test_cfg.{missing[0]} is needed by mode "
                          "'blend' (e.g. crop_size=(512, 512), "
                          'stride=(341, 341))')
-    check_window_stride(cfg['crop_size'], cfg['stride'],
-                        'model.test_cfg.crop_size', 'model.test_cfg.stride')
-    if cfg.get('batch_size', 1) < 1:
-        raise ValueError('model.test_cfg.batch_size must be >= 1, got '
-                         f'{cfg["batch_size"]}')
-    if not 0 < cfg.get('floor', 0.1) <= 1:
-        raise ValueError('model.test_cfg.floor must be in (0, 1], got '
-                         f'{cfg["floor"]}')
+    check_blend_settings(
+        cfg['crop_size'], cfg['stride'], cfg.get('batch_size', 1),
+        cfg.get('floor', 0.1),
+        [f'model.test_cfg.{key}'
+         for key in ('crop_size', 'stride', 'batch_size', 'floor')])
 
 
 @MODELS.register_module()

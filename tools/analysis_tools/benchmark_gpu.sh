@@ -9,7 +9,8 @@
 # of the offline bundle; `zoo` and `compile` did not fit in the same 10-minute command.
 #   predict   batched blend vs MMSeg slide on a 6000 x 6000 x 5 raster
 #             (issue 9's 5x target): fp32 and under AMP, each as is and
-#             with batch norms folded (both methods); blend at batch 8
+#             with batch norms folded (both methods), fp32 folded also
+#             in channels-last; blend at batch 8
 #             and 32 (folded); and prediction from files
 #   amp       FCN, LANet, DANet and the D8 models: training throughput,
 #             fp32 and AMP, and batch-1 latency (issue 10's targets); then
@@ -63,10 +64,12 @@ for part in $PARTS; do
   case $part in
   predict)
     # fp32 as MMSeg tests by default; AMP runs slide under autocast too.
-    for variant in fp32 bn_folded channels_last_amp bn_folded_amp; do
+    for variant in fp32 bn_folded bn_folded_channels_last channels_last_amp \
+      bn_folded_amp; do
       case $variant in
       fp32) flags= ;;
       bn_folded) flags=--fuse-conv-bn ;;
+      bn_folded_channels_last) flags="--fuse-conv-bn --channels-last" ;;
       channels_last_amp) flags="--channels-last --amp" ;;
       bn_folded_amp) flags="--channels-last --amp --fuse-conv-bn" ;;
       esac

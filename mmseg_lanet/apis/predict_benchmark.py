@@ -18,8 +18,10 @@ and predict as ``--amp`` of ``tools/predict.py`` does.
 Each case runs in a fresh Python process so that its peak RSS
 (``ru_maxrss``) is its own. On CUDA every case runs with
 ``cudnn.benchmark`` on, as ``tools/test.py`` does through the configs'
-``env_cfg``, and is timed on its second run: the first, untimed, is the
-warm-up that searches convolution algorithms for the case's shapes. Used by
+``env_cfg``, and is timed after a first, untimed run: the warm-up that
+searches convolution algorithms for the case's shapes. With ``repeats``
+a case is timed that many times and reports the median: MMSeg's slide is
+bound by launching operators, so its time follows the host's load. Used by
 ``tools/analysis_tools/benchmark_predict.py``.
 """
 import json
@@ -135,6 +137,7 @@ def run_case(case: dict) -> dict:
     inferencer = RasterInferencer(_config(case['model']), case['checkpoint'],
                                   case['device'], options)
     sync = torch.cuda.synchronize if cuda else lambda: None
+    repeats = case.get('repeats', 1)
     # Batch norms left in the model: 0 when folded, for every method.
     result = dict(batch_norms=count_batch_norms(inferencer.model))
     # The type the backbone computed in: shows that autocast reached it.
@@ -158,12 +161,19 @@ def run_case(case: dict) -> dict:
         if case.get('warmup'):
             inferencer(case['image'], case['out_dir'] + '_warmup',
                        case['dsm'], progress=False)
-        spent.clear()
-        start = time.perf_counter()
-        out = inferencer(case['image'], case['out_dir'], case['dsm'],
-                         progress=False)[0]
-        result.update(seconds=time.perf_counter() - start,
-                      windows=out.get('predicted'), read_seconds=sum(spent))
+        reads, outs = [], []
+
+        def predict():
+            spent.clear()
+            outs.append(inferencer(case['image'], case['out_dir'],
+                                   case['dsm'], progress=False)[0])
+            reads.append(sum(spent))
+
+        # A finished raster is skipped by a rerun: each run starts empty.
+        runs = _time_runs(predict, repeats, sync,
+                          prepare=lambda: empty_folder(case['out_dir']))
+        result.update(windows=outs[-1].get('predicted'),
+                      read_seconds=float(np.median(reads)))
     else:
         source = RasterInput(inferencer.spec, case['image'], dsm=case['dsm'])
         pixels, _ = source.read((0, 0, *source.shape))
@@ -183,16 +193,35 @@ def run_case(case: dict) -> dict:
         with torch.no_grad(), autocast:
             if case.get('warmup'):
                 model.inference(images, metas)
-            sync()
-            start = time.perf_counter()
-            model.inference(images, metas)
-            sync()
-        result['seconds'] = time.perf_counter() - start
+            runs = _time_runs(lambda: model.inference(images, metas),
+                              repeats, sync)
+    result.update(seconds=float(np.median(runs)), runs=runs)
     result['peak_rss_mib'] = resource.getrusage(
         resource.RUSAGE_SELF).ru_maxrss / 1024
     if case['device'].startswith('cuda'):
         result['peak_cuda_mib'] = torch.cuda.max_memory_allocated() / 2**20
     return result
+
+
+def _time_runs(run, repeats: int, sync, prepare=lambda: None) -> List[float]:
+    """Seconds of each of ``repeats`` calls of ``run`` (``prepare`` before
+    each, untimed; ``sync`` waits for the device)."""
+    seconds = []
+    for _ in range(repeats):
+        prepare()
+        sync()
+        start = time.perf_counter()
+        run()
+        sync()
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def empty_folder(folder: str):
+    """Remove the files of ``folder``, if it exists."""
+    if osp.isdir(folder):
+        for name in os.listdir(folder):
+            os.remove(osp.join(folder, name))
 
 
 def run_case_in_subprocess(case: dict, timeout: float = 3600) -> dict:
@@ -225,6 +254,7 @@ def benchmark(work_dir: str,
               channels_last: bool = False,
               amp: bool = False,
               fold_norms: bool = False,
+              repeats: int = 1,
               log=print) -> List[dict]:
     """Run every (size, method) case, each in a subprocess.
 
@@ -245,6 +275,8 @@ def benchmark(work_dir: str,
         fold_norms (bool): Every case, MMSeg's slide included, with batch
             norms folded into their convolutions (``--fuse-conv-bn`` of
             ``tools/predict.py``).
+        repeats (int): Timed runs per case (after the warm-up on CUDA);
+            a row's ``seconds`` is their median, ``runs`` all of them.
         log (callable): Receives one line per case.
 
     Returns:
@@ -258,10 +290,8 @@ def benchmark(work_dir: str,
         rasters = write_test_rasters(work_dir, size)
         for method in methods:
             out_dir = osp.join(work_dir, f'out_{method}_{size}')
-            for folder in (out_dir, out_dir + '_warmup'):
-                if osp.isdir(folder):
-                    for name in os.listdir(folder):
-                        os.remove(osp.join(folder, name))
+            empty_folder(out_dir)
+            empty_folder(out_dir + '_warmup')
             case = dict(
                 method='predict' if method.startswith('predict') else method,
                 mode='whole' if method == 'predict-whole' else 'bounded',
@@ -272,7 +302,7 @@ def benchmark(work_dir: str,
                 dsm=rasters['dsm'], out_dir=out_dir,
                 warmup=device.startswith('cuda'),
                 channels_last=channels_last and method != 'slide',
-                amp=amp, fold_norms=fold_norms)
+                amp=amp, fold_norms=fold_norms, repeats=repeats)
             figures = run_case_in_subprocess(case)
             row = dict(size=size, method=method, model=model, device=device,
                        window=tuple(window), stride=tuple(stride),
@@ -289,6 +319,10 @@ def format_row(row: dict) -> str:
              if 'peak_cuda_mib' in row else '')
     if 'read_seconds' in row:
         extra += f', reading {row["read_seconds"]:.2f} s'
+    runs = row.get('runs', ())
+    if len(runs) > 1:
+        extra += (f', median of {len(runs)} runs '
+                  f'({min(runs):.2f}-{max(runs):.2f} s)')
     precision = 'AMP ' if row.get('amp') else 'fp32'
     if row.get('fold_norms'):
         precision += ' BN folded'

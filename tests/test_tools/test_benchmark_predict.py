@@ -16,12 +16,19 @@ def test_small_benchmark(tmp_path):
     rows = benchmark_predict.main([
         '--work-dir', str(tmp_path), '--sizes', '64', '--methods', 'predict',
         'blend', '--model', 'tiny', '--window', '32', '32',
-        '--stride', '24', '24', '--threads', '1', '--channels-last'
+        '--stride', '24', '24', '--threads', '1', '--channels-last',
+        '--repeats', '3'
     ])
     assert [(r['size'], r['method']) for r in rows] == [(64, 'predict'),
                                                         (64, 'blend')]
     for row in rows:
-        assert row['seconds'] > 0 and row['peak_rss_mib'] > 50
+        assert row['peak_rss_mib'] > 50
+        # Three timed runs; the row's time is their median.
+        assert len(row['runs']) == 3 and min(row['runs']) > 0
+        assert row['seconds'] == sorted(row['runs'])[1]
+        assert 'median of 3 runs' in format_row(row)
+    # Every run predicted the raster: a rerun into a folder that holds the
+    # finished map would skip it.
     assert rows[0]['windows'] == 9  # 64 = windows of 32 at 0, 24, 32
     # Reading runs beside the model: part of the time, never all of it here.
     assert 0 < rows[0]['read_seconds'] < rows[0]['seconds']
@@ -46,6 +53,9 @@ def test_amp_and_folded_norms_reach_every_method(tmp_path):
     assert [(r['fold_norms'], r['batch_norms']) for r in rows] == [
         (True, 0)] * 3
     assert 'AMP  BN folded batch 1' in format_row(rows[0])
+    # One timed run by default: no median in the row.
+    assert [len(r['runs']) for r in rows] == [1, 1, 1]
+    assert 'median' not in format_row(rows[0])
     fp32 = benchmark_predict.main([
         '--work-dir', str(tmp_path), '--sizes', '48', '--methods', 'slide',
         '--model', 'tiny', '--window', '32', '32', '--stride', '16', '16',
@@ -55,6 +65,14 @@ def test_amp_and_folded_norms_reach_every_method(tmp_path):
     # The tiny LANet R18: 3 norms in the stem, 19 in the blocks, 2 in the
     # head's reductions.
     assert (fp32[0]['fold_norms'], fp32[0]['batch_norms']) == (False, 24)
+
+
+def test_repeats_below_one_is_an_error(capsys):
+    import pytest
+    with pytest.raises(SystemExit) as error:
+        benchmark_predict.main(['--repeats', '0'])
+    assert error.value.code == 2
+    assert '--repeats must be at least 1, got 0' in capsys.readouterr().err
 
 
 def test_summary_ratios():

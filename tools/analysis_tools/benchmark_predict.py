@@ -10,7 +10,7 @@ CPU (memory and speed):
 GPU (batched windows vs MMSeg slide):
   python tools/analysis_tools/benchmark_predict.py --device cuda \
       --sizes 6000 --methods slide blend --model r50 --batch-size 16 \
-      [--channels-last] [--amp] [--fuse-conv-bn]
+      --repeats 5 [--channels-last] [--amp] [--fuse-conv-bn]
 """
 import argparse
 import json
@@ -43,12 +43,17 @@ def main(argv=None):
         '--fuse-conv-bn', action='store_true',
         help='every method, MMSeg slide included, with batch norms folded '
         'into their convolutions')
+    parser.add_argument(
+        '--repeats', type=int, default=1,
+        help='timed runs per case (default 1); a row reports their median')
     parser.add_argument('--json', help='also write the rows as JSON here')
     args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error(f'--repeats must be at least 1, got {args.repeats}')
     rows = benchmark(args.work_dir, args.sizes, args.methods, args.model,
                      args.device, args.window, args.stride, args.batch_size,
                      args.threads, args.channels_last, args.amp,
-                     args.fuse_conv_bn)
+                     args.fuse_conv_bn, args.repeats)
     for line in summarise(rows):
         print(line)
     if args.json:

@@ -22,6 +22,21 @@ def test_unknown_part_is_an_error(tmp_path):
     assert not out.exists()
 
 
+def test_without_cuda_it_stops_first(tmp_path):
+    import pytest
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip('this machine has CUDA')
+    out = tmp_path / 'out'
+    proc = subprocess.run(['bash', SCRIPT, str(out), 'predict'],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        f'benchmark_gpu.sh needs a CUDA device: torch {torch.__version__} '
+        'sees none')
+    assert not out.exists()
+
+
 def _python_commands():
     """The script's `python tools/...` command lines, with its variables
     expanded and line continuations joined."""

@@ -75,6 +75,20 @@ def test_repeats_below_one_is_an_error(capsys):
     assert '--repeats must be at least 1, got 0' in capsys.readouterr().err
 
 
+def test_missing_device_is_an_error_before_any_raster(tmp_path, capsys):
+    import pytest
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip('this machine has CUDA')
+    with pytest.raises(SystemExit) as error:
+        benchmark_predict.main(['--work-dir', str(tmp_path / 'w'),
+                                '--device', 'cuda', '--sizes', '64'])
+    assert error.value.code == 2
+    assert (f"device 'cuda': CUDA is not available here (torch "
+            f'{torch.__version__}); use cpu') in capsys.readouterr().err
+    assert not (tmp_path / 'w').exists()
+
+
 def test_summary_ratios():
     rows = [dict(size=2048, method='predict', peak_rss_mib=1000.),
             dict(size=12000, method='predict', peak_rss_mib=1100.),

@@ -42,8 +42,16 @@ for part in $PARTS; do
     ;;
   esac
 done
-mkdir -p "$OUT"
+# Logs go under OUT as the caller named it, from the repo root below.
+case $OUT in /*) ;; *) OUT=$PWD/$OUT ;; esac
 cd "$(dirname "$0")/../.."
+if ! python -c 'import sys, torch; sys.exit(not torch.cuda.is_available())'
+then
+  echo "benchmark_gpu.sh needs a CUDA device: torch" \
+    "$(python -c 'import torch; print(torch.__version__)') sees none" >&2
+  exit 2
+fi
+mkdir -p "$OUT"
 L=configs/lanet
 C=configs/compare
 P=_1xb8-80k_potsdam-rgbir-dsm-512x512.py

@@ -17,6 +17,7 @@ import json
 
 from mmseg_lanet.apis.predict_benchmark import (MODELS, benchmark,
                                                 summarise)
+from mmseg_lanet.apis.segmentor_loading import check_device
 
 
 def main(argv=None):
@@ -50,6 +51,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error(f'--repeats must be at least 1, got {args.repeats}')
+    # Before the test rasters are written (a minute at 6000 x 6000).
+    try:
+        check_device(args.device)
+    except ValueError as error:
+        parser.error(str(error))
     rows = benchmark(args.work_dir, args.sizes, args.methods, args.model,
                      args.device, args.window, args.stride, args.batch_size,
                      args.threads, args.channels_last, args.amp,

@@ -2,11 +2,12 @@
 
 Training data loading wants freed memory kept for the next sample
 (:func:`reuse_freed_memory`); raster prediction wants resident memory flat
-over thousands of windows (:func:`map_large_allocations`, :func:`heap_trimmer`).
+over thousands of windows (:func:`map_large_allocations`,
+:func:`heap_trimmer`).
 
-Data loading: a training sample allocates a dozen arrays of 0.25 to 5 MB (the crop, its
-float32 bands, the photometric distortion's HSV planes, the packed tensor)
-and frees them all at its end. glibc's ``malloc`` serves blocks above its
+Data loading: a training sample allocates a dozen arrays of 0.25 to 5 MB
+(the crop, its float32 bands, the photometric distortion's HSV planes, the
+packed tensor) and frees them all at its end. glibc's ``malloc`` serves blocks above its
 mmap threshold with fresh ``mmap`` pages, and gives the top of its heap back
 to the kernel once more than its trim threshold lies free there. Both
 thresholds start low and move with the process's history (glibc raises them

@@ -5,17 +5,17 @@ Training data loading wants freed memory kept for the next sample
 over thousands of windows (:func:`map_large_allocations`,
 :func:`heap_trimmer`).
 
-Data loading: a training sample allocates a dozen arrays of 0.25 to 5 MB
-(the crop, its float32 bands, the photometric distortion's HSV planes, the
-packed tensor) and frees them all at its end. glibc's ``malloc`` serves blocks above its
-mmap threshold with fresh ``mmap`` pages, and gives the top of its heap back
-to the kernel once more than its trim threshold lies free there. Both
+Data loading: a training sample allocates a dozen arrays of 0.25 to 5 MB (the
+crop, its float32 bands, the photometric distortion's HSV planes, the packed
+tensor) and frees them all at its end. glibc's ``malloc`` serves blocks above
+its mmap threshold with fresh ``mmap`` pages, and gives the top of its heap
+back to the kernel once more than its trim threshold lies free there. Both
 thresholds start low and move with the process's history (glibc raises them
 after freeing a mapped block of up to 32 MB), so the same pipeline either
-reuses its memory or takes a page fault for every 4 KiB of every array of
-every sample: about 3,200 faults and half of a 512 x 512 sample's CPU time,
-measured on a 6000 x 6000 tile. Fixing the thresholds makes the pipeline's
-cost independent of what the process did before.
+reuses its memory or takes a page fault for every 4 KiB of every array of every
+sample: about 3,200 faults and half of a 512 x 512 sample's CPU time, measured
+on a 6000 x 6000 tile. Fixing the thresholds makes the pipeline's cost
+independent of what the process did before.
 """
 import ctypes
 import functools

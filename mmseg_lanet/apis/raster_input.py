@@ -242,24 +242,21 @@ class RasterInput:
         for model_i, file_i in self.from_image:
             out[model_i] = pixels[file_i]
         valid = self._optical_valid(pixels)
-        # Only values read as floating point can be NaN or infinite.
-        may_be_non_finite = out if pixels.dtype.kind == 'f' else None
         if self.dsm_index is not None:
-            heights = self.dsm.read(window)[0]
-            out[self.dsm_index] = heights
-            if heights.dtype.kind == 'f' and may_be_non_finite is None:
-                may_be_non_finite = out[self.dsm_index]
+            out[self.dsm_index] = self.dsm.read(window)[0]
         height_index = self.spec.height_index
         if height_index is not None:
             ok = self._heights_valid(out[height_index])
             if not ok.all():
                 valid = ok if valid is None else valid & ok
         self._normalise(out)
-        # Nodata pixels hold anything; zeros keep them out of the numbers.
-        # (A pass over every band cost as much as the reading.)
-        if may_be_non_finite is not None:
-            np.nan_to_num(may_be_non_finite, copy=False, nan=0., posinf=0.,
-                          neginf=0.)
+        # Nodata pixels hold anything (NaN, -9999, zeros). Through the
+        # receptive field and the patch descriptors they would change
+        # their valid neighbours' classes; as band means (0 once
+        # normalised, MMSeg's padding value) they do not. Every non-finite
+        # value is at a nodata pixel.
+        if valid is not None and not valid.all():
+            out[:, ~valid] = 0.
         return out, valid
 
     def _heights_valid(self, heights: np.ndarray) -> np.ndarray:

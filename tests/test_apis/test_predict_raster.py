@@ -292,8 +292,50 @@ def test_non_finite_values_become_zero_and_nodata(tiny_model, scene,
         np.testing.assert_allclose(
             pixels[4, 0, :3], (dsm[0, :3] - spec.dsm_mean) / spec.dsm_std,
             rtol=1e-5)
-    # The float image's NaN: 0 in its band, the pixel's other bands kept.
-    assert pixels[1, 9, 10] == 0 and pixels[0, 9, 10] != 0
+    # The float image's NaN pixel is nodata: 0 (the band means) in every
+    # band, as every nodata pixel.
+    assert (pixels[:, 9, 10] == 0).all()
+    assert (pixels[:, ~valid] == 0).all() and (pixels[:, valid] != 0).any()
+
+
+@pytest.mark.parametrize('mode', ['bounded', 'whole'])
+def test_nodata_pixels_do_not_change_their_neighbours(tiny_model, scene,
+                                                      tmp_path, mode):
+    """A hole of -9999 in the heights and a block of nodata colours give
+    the valid pixels the classes of the same raster holding every band's
+    mean there (what the model sees at a nodata pixel), not classes pulled
+    by -9999 through the receptive field and the patch descriptors."""
+    spec = InputSpec.from_config(tiny_model.cfg)
+    image, dsm = scene['image'].copy(), scene['dsm'].astype(np.float32)
+    hole, block = np.s_[40:70, 30:60], np.s_[100:120, 90:130]
+    dsm[hole] = -9999.
+    image[(slice(None), ) + block] = 0
+    # The reference: band means at those pixels, nothing nodata (float32
+    # colours, which an 8-bit model takes when they lie in 0-255).
+    means = np.asarray(spec.mean, np.float32)[:4, None, None]
+    filled, filled_dsm = image.astype(np.float32), dsm.copy()
+    for nodata_pixels in (hole, block):
+        filled[(slice(None), ) + nodata_pixels] = means
+        filled_dsm[nodata_pixels] = spec.dsm_mean
+    options = PredictOptions(**(BOUNDED if mode == 'bounded' else
+                                dict(mode='whole')))
+    labels = {}
+    for name, (img, hgt, nodata) in dict(
+            holes=(image, dsm, 0), means=(filled, filled_dsm, None)).items():
+        img_path = write_geotiff(tmp_path / f'{name}.tif', img,
+                                 nodata=nodata)
+        dsm_path = write_geotiff(tmp_path / f'{name}_dsm.tif', hgt,
+                                 nodata=-9999. if nodata is not None else None)
+        result = predict_raster(tiny_model, img_path,
+                                str(tmp_path / f'out_{name}'), dsm_path,
+                                options)
+        labels[name] = _labels(result['paths']['labels'])
+    nodata = np.zeros(dsm.shape, bool)
+    nodata[hole] = nodata[block] = True
+    np.testing.assert_array_equal(labels['holes'] == 255, nodata)
+    assert not (labels['means'] == 255).any()
+    np.testing.assert_array_equal(labels['holes'][~nodata],
+                                  labels['means'][~nodata])
 
 
 def test_channels_last_gives_the_same_map(tiny_checkpoint, rasters,

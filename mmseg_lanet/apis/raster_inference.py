@@ -58,7 +58,8 @@ class PredictOptions:
         nodata (float, optional): Input nodata value (0: all-zero pixels);
             None takes the file's.
         file_bands (Sequence[str], optional): Names of the image's bands in
-            file order; None: the model's optical bands.
+            file order ('alpha': transparency); None: the file's band
+            descriptions, else the model's optical bands.
     """
     window: Tuple[int, int] = (512, 512)
     stride: Tuple[int, int] = (341, 341)

@@ -98,7 +98,9 @@ class RasterInput:
             in file order (any order, extra bands allowed). Defaults to the
             file's band descriptions where each names a band of the model
             (any case), else the model's optical bands; names that
-            contradict such descriptions are an error.
+            contradict such descriptions are an error. A band named
+            'alpha', or one the file tags as alpha beyond the named bands,
+            is transparency: its 0s are nodata.
         dsm (str, optional): Height raster, when the model takes a height
             band that the image does not hold.
         nodata (float, optional): Pixels whose optical bands all equal it
@@ -137,14 +139,34 @@ class RasterInput:
             raise ValueError(
                 f'{path}: --bands {" ".join(file_bands)} contradicts the '
                 f'band descriptions in the file: {" ".join(described)}')
-        if not file_bands and not described and image.count > 1:
+        guessed = not file_bands and not described
+        file_bands = tuple(file_bands or described or spec.optical_bands)
+        # File indices of the bands ``file_bands`` name. A band tagged as
+        # alpha beyond them is transparency (0: nodata); one they name is
+        # read as named (GDAL tags any 4-band 8-bit file's fourth band so).
+        self.data_bands = list(range(image.count))
+        self.alpha = None
+        lowered = [b.lower() for b in file_bands]
+        if 'alpha' in lowered and image.count == len(file_bands):
+            # Named so (--bands ... alpha), whatever the file's tags.
+            self.alpha = self.data_bands.pop(lowered.index('alpha'))
+            file_bands = tuple(b for b in file_bands if b.lower() != 'alpha')
+        elif image.alpha is not None and image.count == len(file_bands) + 1:
+            self.alpha = self.data_bands.pop(image.alpha)
+        if guessed and len(self.data_bands) > 1:
             # A wrong guess gives a map of nonsense, not an error: say it.
+            alpha = ''
+            if self.alpha is not None:
+                alpha = f', band {self.alpha + 1} as transparency (alpha)'
+            elif image.alpha is not None:
+                alpha = (f' (its band {image.alpha + 1}, tagged as alpha, '
+                         f'as {file_bands[image.alpha]})')
             warnings.warn(
                 f'{path}: no band names in the file (band descriptions); '
                 f'reading its bands as {" ".join(spec.optical_bands)}, the '
-                "model's order; name them with --bands if they differ")
-        file_bands = tuple(file_bands or described or spec.optical_bands)
-        if image.count != len(file_bands):
+                f"model's order{alpha}; name them with --bands if they "
+                'differ')
+        if len(self.data_bands) != len(file_bands):
             raise ValueError(
                 f'{path}: has {image.count} band(s), expected '
                 f'{len(file_bands)} ({", ".join(file_bands)}); name the '
@@ -178,7 +200,7 @@ class RasterInput:
             raise ValueError(f'{path}: lacks band(s) {missing} of the model '
                              f'{spec.bands}; its bands are {file_bands}')
         # (model band index, file band index) read from the image.
-        self.from_image = [(i, file_bands.index(b))
+        self.from_image = [(i, self.data_bands[file_bands.index(b)])
                            for i, b in enumerate(spec.bands)
                            if b in file_bands]
         # File bands whose all-nodata value marks a nodata pixel.
@@ -205,9 +227,12 @@ class RasterInput:
         # Height bands the model does not take are named too, so that a
         # DSM where the model takes an nDSM gets its own error.
         names = {b.upper(): b for b in (*HEIGHT_BANDS, *self.spec.bands)}
-        found = tuple(names.get((d or '').strip().upper())
-                      for d in self.image.descriptions)
-        return found if found and all(found) else None
+        found = [names.get((d or '').strip().upper())
+                 for d in self.image.descriptions]
+        alpha = self.image.alpha
+        if alpha is not None and not found[alpha]:
+            del found[alpha]
+        return tuple(found) if found and all(found) else None
 
     def _check_dsm(self, path: str, dsm_path: str) -> None:
         dsm, image = self.dsm, self.image
@@ -241,7 +266,7 @@ class RasterInput:
         out = np.empty((len(self.spec.bands), height, width), np.float32)
         for model_i, file_i in self.from_image:
             out[model_i] = pixels[file_i]
-        valid = self._optical_valid(pixels)
+        valid = self._optical_valid(pixels, window)
         if self.dsm_index is not None:
             out[self.dsm_index] = self.dsm.read(window)[0]
         height_index = self.spec.height_index
@@ -268,23 +293,31 @@ class RasterInput:
 
     @property
     def _optical_rule(self) -> bool:
-        """Whether optical values can make a pixel nodata: a nodata value,
-        or floating-point values (NaN, infinite)."""
-        return self.nodata is not None or self.image.dtype.kind == 'f'
+        """Whether the image can make a pixel nodata: a nodata value,
+        floating-point values (NaN, infinite), an alpha band or an internal
+        mask."""
+        return (self.nodata is not None or self.image.dtype.kind == 'f'
+                or self.alpha is not None or self.image.has_mask)
 
-    def _optical_valid(self, pixels: np.ndarray) -> Optional[np.ndarray]:
-        """Pixels of the image's bands ``pixels`` (file order) whose
-        optical bands are finite and not all nodata; None when
-        :attr:`_optical_rule` is False (every pixel valid)."""
+    def _optical_valid(self, pixels: np.ndarray,
+                       window: Window) -> Optional[np.ndarray]:
+        """Pixels of the image's bands ``pixels`` (file order) of
+        ``window`` whose optical bands are finite and not all nodata, not
+        transparent (alpha 0) and not masked by the file's internal mask;
+        None when :attr:`_optical_rule` is False (every pixel valid)."""
         if not self._optical_rule:
             return None
         optical = pixels[self.optical_files]
-        valid = None
+        valid = np.ones(optical.shape[1:], bool)
         if self.nodata is not None:
-            valid = ~np.all(optical == self.nodata, axis=0)
+            valid &= ~np.all(optical == self.nodata, axis=0)
         if optical.dtype.kind == 'f':
-            finite = np.isfinite(optical).all(axis=0)
-            valid = finite if valid is None else valid & finite
+            valid &= np.isfinite(optical).all(axis=0)
+        if self.alpha is not None:
+            valid &= pixels[self.alpha] > 0
+        mask = self.image.read_mask(window)
+        if mask is not None:
+            valid &= mask
         return valid
 
     def _normalise(self, out: np.ndarray) -> None:
@@ -352,8 +385,10 @@ class RasterInput:
         """For a model of 8-bit colours and a floating-point image (e.g. a
         stack of colours and heights): each colour band's sampled valid
         values must lie in 0-255 and not all in 0-1 (reflectances)."""
-        samples = [self.image.read(w) for w in self._sample_windows()]
-        valid = [self._optical_valid(pixels) for pixels in samples]
+        windows = self._sample_windows()
+        samples = [self.image.read(w) for w in windows]
+        valid = [self._optical_valid(pixels, w)
+                 for pixels, w in zip(samples, windows)]
         for model_i, file_i in self.from_image:
             if model_i == self.spec.height_index:
                 continue
@@ -386,7 +421,7 @@ class RasterInput:
         heights = heights.astype(np.float32)
         ok = self._heights_valid(heights)
         if self._optical_rule:
-            ok &= self._optical_valid(pixels)
+            ok &= self._optical_valid(pixels, window)
         return heights[ok]
 
     def close(self) -> None:

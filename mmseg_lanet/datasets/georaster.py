@@ -25,6 +25,7 @@ from .raster_io import (NUMPY_SUFFIXES, TIFF_SUFFIXES, Window, _partial_path,
 
 try:
     import rasterio
+    from rasterio.enums import ColorInterp, MaskFlags
     from rasterio.errors import NotGeoreferencedWarning, RasterioError
     from rasterio.windows import Window as RioWindow
 except ImportError:  # the optional [geo] extra
@@ -74,6 +75,13 @@ class RasterReader:
         descriptions (tuple): The bands' descriptions (GDAL band
             descriptions, e.g. 'NIR'), None for a band without one (all
             None without rasterio).
+        alpha (int, optional): Index of the band the file tags as alpha
+            (0 where a pixel is transparent: drone orthomosaics are often
+            RGBA), None when it tags none. GDAL tags the fourth band of any
+            4-band 8-bit GeoTIFF written with its defaults so, a NIR band
+            too: the tag alone does not make a band transparency.
+        has_mask (bool): Whether GDAL gives the file an internal mask
+            (:meth:`read_mask`) other than its alpha band or nodata value.
     """
 
     def __init__(self, path: str) -> None:
@@ -98,6 +106,11 @@ class RasterReader:
             # A file without georeference reports the identity transform.
             self.transform = ds.transform if ds.crs is not None else None
             self.descriptions = tuple(ds.descriptions)
+            self.alpha = next((i for i, interp in enumerate(ds.colorinterp)
+                               if interp == ColorInterp.alpha), None)
+            flags = ds.mask_flag_enums[0]
+            self.has_mask = (MaskFlags.per_dataset in flags
+                             and MaskFlags.alpha not in flags)
             return
         if osp.splitext(path)[1].lower() not in TIFF_SUFFIXES + NUMPY_SUFFIXES:
             raise ValueError(
@@ -106,6 +119,8 @@ class RasterReader:
         self.height, self.width, self.count = raster_shape(path)
         self.dtype = read_window(path, (0, 0, 1, 1)).dtype
         self.descriptions = (None, ) * self.count
+        self.alpha = _tiff_alpha_band(path, self.count)
+        self.has_mask = False
 
     @property
     def shape(self) -> Tuple[int, int]:
@@ -120,6 +135,15 @@ class RasterReader:
         array = read_window(self.path, window)
         return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
 
+    def read_mask(self, window: Window) -> Optional[np.ndarray]:
+        """Valid pixels of ``(row, col, h, w)`` by the file's internal
+        mask, as (h, w) bool; None when it has none (:attr:`has_mask`)."""
+        if not self.has_mask:
+            return None
+        row, col, height, width = window
+        return self._dataset.read_masks(
+            1, window=RioWindow(col, row, width, height)) > 0
+
     def close(self) -> None:
         if self._dataset is not None:
             self._dataset.close()
@@ -129,6 +153,18 @@ class RasterReader:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _tiff_alpha_band(path: str, count: int) -> Optional[int]:
+    """The alpha band of a TIFF by its ExtraSamples tag (1: associated, 2:
+    unassociated alpha), None for other files."""
+    if osp.splitext(path)[1].lower() not in TIFF_SUFFIXES:
+        return None
+    with tifffile.TiffFile(path) as tif:
+        extras = tuple(tif.pages[0].extrasamples or ())
+    first_extra = count - len(extras)
+    return next((first_extra + i for i, kind in enumerate(extras)
+                 if int(kind) in (1, 2)), None)
 
 
 class RasterWriter:
@@ -179,6 +215,11 @@ class RasterWriter:
                 # Blocks compressed on all cores: the same bytes, 1.9x
                 # faster on 2 cores for a 6000 x 6000 label raster.
                 NUM_THREADS='ALL_CPUS')
+            if count > 1:
+                # GDAL's default tags 3 or 4 bytes a pixel as RGB(A): a
+                # fourth band (a NIR, class probabilities) is no alpha. (One
+                # band keeps the default: its colour table.)
+                profile['photometric'] = 'MINISBLACK'
             if transform is None:
                 profile.pop('transform')
             with warnings.catch_warnings():

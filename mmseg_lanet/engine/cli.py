@@ -203,8 +203,10 @@ def predict(argv: Optional[Sequence[str]] = None) -> list:
     parser.add_argument(
         '--bands', nargs='+', help="names of the image file's bands in file "
         "order; the model's height band among them (e.g. nDSM) replaces "
-        "--dsm (default: the file's band descriptions when they name the "
-        "model's bands, else the config's optical bands)")
+        "--dsm, and a band named alpha is transparency (default: the "
+        "file's band descriptions when they name the model's bands, else "
+        "the config's optical bands; a band the file tags as alpha beyond "
+        "them is transparency)")
     parser.add_argument('--device', help='cpu, cuda, cuda:1... (default: '
                         'cuda when available)')
     parser.add_argument('--batch-size', type=int, default=4,

@@ -533,3 +533,69 @@ def test_a_dsm_band_for_an_ndsm_model(tiny_model, rasters, scene, tmp_path):
                                str(tmp_path / 'b'), rasters['dsm'], options)
     np.testing.assert_array_equal(_labels(out['paths']['labels']),
                                   _labels(reference['paths']['labels']))
+
+
+def test_alpha_band_and_internal_mask_give_nodata(tiny_model, rasters, scene,
+                                                  tmp_path):
+    """A band tagged as alpha beyond the model's bands is transparency
+    (alpha 0: nodata), as is GDAL's internal mask; a tagged band the model
+    reads (GDAL tags any 4-band 8-bit file's fourth band) stays a band."""
+    import rasterio
+    from rasterio.enums import ColorInterp
+    image = scene['image']
+    hidden = np.zeros(image.shape[1:], bool)
+    hidden[:, :25] = True
+    hidden[90:110, 60:100] = True
+    # The reference: zeros there, nodata 0.
+    zeroed = np.where(hidden, 0, image).astype(np.uint8)
+    reference = predict_raster(
+        tiny_model, write_geotiff(tmp_path / 'zeroed.tif', zeroed, nodata=0),
+        str(tmp_path / 'ref'), rasters['dsm'], PredictOptions(**BOUNDED))
+    expected = _labels(reference['paths']['labels'])
+    np.testing.assert_array_equal(expected == 255, hidden)
+    profile = dict(driver='GTiff', height=150, width=130, dtype='uint8',
+                   crs=UTM33, transform=TRANSFORM)
+    alpha = str(tmp_path / 'rgbn_alpha.tif')
+    with rasterio.open(alpha, 'w', count=5, **profile) as ds:
+        ds.write(np.concatenate([image, np.where(hidden, 0, 255)[None]]))
+        ds.colorinterp = [ColorInterp.red, ColorInterp.green,
+                          ColorInterp.blue, ColorInterp.undefined,
+                          ColorInterp.alpha]
+    masked = str(tmp_path / 'masked.tif')
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), rasterio.open(
+            masked, 'w', count=4, photometric='MINISBLACK', **profile) as ds:
+        ds.write(image)
+        ds.write_mask(np.where(hidden, 0, 255).astype(np.uint8))
+    for path, note in ((alpha, ', band 5 as transparency \\(alpha\\)'),
+                       (masked, '')):
+        with pytest.warns(UserWarning, match="reading its bands as R G B "
+                          f"NIR, the model's order{note}; name them"):
+            result = predict_raster(tiny_model, path,
+                                    str(tmp_path / osp.basename(path)[:-4]),
+                                    rasters['dsm'], PredictOptions(**BOUNDED))
+        np.testing.assert_array_equal(_labels(result['paths']['labels']),
+                                      expected)
+    # An alpha band without the tag, named so.
+    plain = str(tmp_path / 'untagged.tif')
+    write_geotiff(plain, np.concatenate([image,
+                                         np.where(hidden, 0, 255)[None]
+                                         ]).astype(np.uint8))
+    result = predict_raster(
+        tiny_model, plain, str(tmp_path / 'untagged'), rasters['dsm'],
+        PredictOptions(file_bands=['R', 'G', 'B', 'NIR', 'Alpha'],
+                       **BOUNDED))
+    np.testing.assert_array_equal(_labels(result['paths']['labels']),
+                                  expected)
+    # GDAL's default tags the NIR of a 4-band file as alpha: read as NIR.
+    with rasterio.open(rasters['image']) as ds:
+        assert ds.colorinterp[3] == ColorInterp.alpha
+    with pytest.warns(UserWarning, match=r"model's order \(its band 4, "
+                      r'tagged as alpha, as NIR\)'):
+        source = RasterInput(InputSpec.from_config(tiny_model.cfg),
+                             rasters['image'], dsm=rasters['dsm'])
+    pixels, valid = source.read((0, 0, 150, 130))
+    source.close()
+    assert valid is None
+    spec = InputSpec.from_config(tiny_model.cfg)
+    np.testing.assert_allclose(pixels[3], (image[3] - spec.mean[3]) /
+                               spec.std[3], rtol=1e-5, atol=1e-5)

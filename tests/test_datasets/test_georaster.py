@@ -136,3 +136,44 @@ def test_plain_tiff_without_rasterio(tmp_path, monkeypatch):
         writer.write(0, array[:12].transpose(2, 0, 1))
         writer.write(12, array[12:].transpose(2, 0, 1))
     np.testing.assert_array_equal(read_raster(bands), array)
+
+
+def test_alpha_band_and_internal_mask(tmp_path, monkeypatch):
+    """The band a file tags as alpha, with rasterio (its colour
+    interpretation) and without (the TIFF's ExtraSamples); GDAL's internal
+    mask; and 4-band outputs that GDAL would tag as RGBA tagged as none."""
+    import tifffile
+
+    import mmseg_lanet.datasets.georaster as georaster
+    pixels = np.full((30, 40, 4), 90, np.uint8)
+    rgba = str(tmp_path / 'rgba.tif')
+    tifffile.imwrite(rgba, pixels, photometric='rgb', extrasamples=[2])
+    plain = str(tmp_path / 'plain.tif')
+    tifffile.imwrite(plain, pixels, photometric='rgb',
+                     extrasamples=['unspecified'])
+    for path, alpha in ((rgba, 3), (plain, None)):
+        with RasterReader(path) as reader:
+            assert (reader.alpha, reader.has_mask) == (alpha, False), path
+    masked = str(tmp_path / 'masked.tif')
+    mask = np.full((30, 40), 255, np.uint8)
+    mask[5:9, 10:20] = 0
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), rasterio.open(
+            masked, 'w', driver='GTiff', height=30, width=40, count=1,
+            dtype='uint8') as ds:
+        ds.write(pixels[..., 0], 1)
+        ds.write_mask(mask)
+    with RasterReader(masked) as reader:
+        assert (reader.alpha, reader.has_mask) == (None, True)
+        np.testing.assert_array_equal(reader.read_mask((4, 8, 6, 14)),
+                                      mask[4:10, 8:22] > 0)
+    with RasterReader(plain) as reader:
+        assert reader.read_mask((0, 0, 30, 40)) is None
+    out = str(tmp_path / 'four.tif')
+    with RasterWriter(out, 30, 40, count=4) as writer:
+        writer.write(0, pixels.transpose(2, 0, 1))
+    with RasterReader(out) as reader:
+        assert reader.alpha is None and not reader.has_mask
+    monkeypatch.setattr(georaster, 'rasterio', None)
+    for path, alpha in ((rgba, 3), (plain, None)):
+        with RasterReader(path) as reader:
+            assert (reader.alpha, reader.has_mask) == (alpha, False), path

@@ -1,5 +1,6 @@
 """The model's input from raster files: bands chosen by name, checked, and
 normalised exactly as the config's test pipeline does, window by window."""
+import os.path as osp
 import warnings
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
@@ -86,6 +87,18 @@ def _one_line(value) -> str:
     if hasattr(value, 'to_string'):
         value = value.to_string()
     return ' '.join(repr(value).split())
+
+
+def _resample_hint(path: str, dsm_path: str, image: RasterReader,
+                   dsm: RasterReader) -> str:
+    """How to put georeferenced heights onto their image's grid (a DSM is
+    often coarser than its orthophoto); '' without georeference."""
+    if image.crs is None or dsm.crs is None:
+        return ''
+    out = (osp.splitext(dsm_path)[0] + '_on_' +
+           osp.splitext(osp.basename(path))[0] + '.tif')
+    return ("; resample it onto the image's grid (rasterio's command): rio "
+            f'warp {dsm_path} {out} --like {path} --resampling bilinear')
 
 
 class RasterInput:
@@ -248,7 +261,8 @@ class RasterInput:
             if a != b:
                 raise ValueError(
                     f'{dsm_path}: {what} {_one_line(a)} differs from its '
-                    f'image {path} ({_one_line(b)})')
+                    f'image {path} ({_one_line(b)})' +
+                    _resample_hint(path, dsm_path, image, dsm))
 
     @property
     def shape(self) -> Tuple[int, int]:

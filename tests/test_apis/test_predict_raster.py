@@ -205,6 +205,43 @@ def test_height_raster_must_match_its_image(tiny_model, rasters, scene,
            f"{dsm}: {what} .* differs from its image {rasters['image']}")
 
 
+def test_a_coarser_dsm_gets_a_command_that_works(tiny_model, rasters,
+                                                scene, tmp_path):
+    """A DSM at half the image's resolution: the error's command (rasterio's
+    rio warp) puts it onto the image's grid, and the map then follows."""
+    import re
+    import shlex
+    import subprocess
+    import sys
+    coarse = scene['dsm'].astype(np.float32).reshape(75, 2, 65, 2).mean(
+        axis=(1, 3))
+    dsm = write_geotiff(tmp_path / 'dsm_10cm.tif', coarse,
+                        transform=TRANSFORM * TRANSFORM.scale(2, 2))
+    with pytest.raises(ValueError, match=r'size \(75, 65\) differs') as error:
+        predict_raster(tiny_model, rasters['image'], str(tmp_path / 'out'),
+                       dsm, PredictOptions(**BOUNDED))
+    command = re.search(r"rasterio's command\): (rio warp .*)$",
+                        str(error.value))[1]
+    rio = osp.join(osp.dirname(sys.executable), 'rio')
+    args = shlex.split(command)
+    subprocess.run([rio if osp.isfile(rio) else 'rio'] + args[1:],
+                   check=True, timeout=120)
+    result = predict_raster(tiny_model, rasters['image'],
+                            str(tmp_path / 'out'), args[3],
+                            PredictOptions(**BOUNDED))
+    labels = _labels(result['paths']['labels'])
+    assert labels.shape == (150, 130) and not (labels == 255).any()
+    # The heights on the image's grid, aligned: nearer the fine heights
+    # than those are to themselves moved by 4 px.
+    heights, _, crs, transform = read_back(args[3])
+    assert crs == UTM33 and transform == TRANSFORM
+    assert heights.shape == (1, 150, 130)
+    fine = scene['dsm'].astype(np.float32)
+    error = np.abs(heights[0] - fine)[4:-4, 4:-4].mean()
+    moved = np.abs(np.roll(fine, 4, axis=1) - fine)[4:-4, 4:-4].mean()
+    assert error < moved / 2, (error, moved)
+
+
 def test_checkpoint_of_other_classes(tiny_checkpoint, tmp_path):
     with pytest.raises(ValueError,
                        match=f'{tiny_checkpoint}: trained for 6 classes, the'
@@ -459,9 +496,13 @@ def test_vrt_mosaic_of_tiles(tiny_model, rasters, scene, tmp_path):
 def test_crs_mismatch_names_both_codes(tiny_model, rasters, scene, tmp_path):
     dsm = write_geotiff(tmp_path / 'dsm_32632.tif', scene['dsm'],
                         crs='EPSG:32632')
+    # With the command that puts the heights onto the image's grid.
+    warped = str(tmp_path / 'dsm_32632_on_ortho.tif')
     _error(tiny_model, tmp_path, rasters['image'], dsm,
            f"^{dsm}: CRS 'EPSG:32632' differs from its image "
-           f"{rasters['image']} \\('EPSG:32633'\\)$")
+           f"{rasters['image']} \\('EPSG:32633'\\); resample it onto the "
+           f"image's grid \\(rasterio's command\\): rio warp {dsm} {warped} "
+           f"--like {rasters['image']} --resampling bilinear$")
 
 
 STACK_BANDS = ('R', 'G', 'B', 'NIR', 'nDSM')

@@ -13,10 +13,15 @@ from ...apis.blended_inference import (blended_inference,
 TEST_MODES = ('whole', 'slide', 'blend')
 
 
-def check_test_cfg(test_cfg: Optional[dict]) -> None:
+def check_test_cfg(test_cfg: Optional[dict]) -> Optional[tuple]:
     """Raise, naming the key, unless ``test_cfg`` is a mode this segmentor
     runs with the settings it needs: at the model's construction, before a
     test image is loaded, rather than at the first window.
+
+    Returns:
+        tuple | None: For 'blend', its (crop_size, stride, batch_size,
+        floor) as :func:`blended_inference` takes them, defaults filled in;
+        None for MMSeg's modes.
 
     Raises:
         ValueError: An unknown ``mode``; for 'blend', a missing
@@ -29,17 +34,18 @@ def check_test_cfg(test_cfg: Optional[dict]) -> None:
         raise ValueError(f'model.test_cfg.mode must be one of {TEST_MODES}, '
                          f'got {mode!r}')
     if mode != 'blend':
-        return
+        return None
     missing = [k for k in ('crop_size', 'stride') if cfg.get(k) is None]
     if missing:
         raise ValueError(f"model.test_cfg.{missing[0]} is needed by mode "
                          "'blend' (e.g. crop_size=(512, 512), "
                          'stride=(341, 341))')
+    settings = (cfg['crop_size'], cfg['stride'], cfg.get('batch_size', 1),
+                cfg.get('floor', 0.1))
     check_blend_settings(
-        cfg['crop_size'], cfg['stride'], cfg.get('batch_size', 1),
-        cfg.get('floor', 0.1),
-        [f'model.test_cfg.{key}'
-         for key in ('crop_size', 'stride', 'batch_size', 'floor')])
+        *settings, [f'model.test_cfg.{key}'
+                    for key in ('crop_size', 'stride', 'batch_size', 'floor')])
+    return settings
 
 
 @MODELS.register_module()
@@ -72,10 +78,9 @@ class BlendEncoderDecoder(EncoderDecoder):
     def inference(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
         """Segmentation scores of a batch (see class doc), (N, K, H, W)."""
         # test_cfg may have been set after construction.
-        check_test_cfg(self.test_cfg)
-        if self.test_cfg.get('mode', 'whole') != 'blend':
+        settings = check_test_cfg(self.test_cfg)
+        if settings is None:
             return super().inference(inputs, batch_img_metas)
-        cfg = self.test_cfg
         predict = softmax_predictor(self._window_logits)
         scores = []
         for image in inputs:
@@ -89,9 +94,7 @@ class BlendEncoderDecoder(EncoderDecoder):
                 probs[:, first:first + rows.shape[1]] = rows
 
             blended_inference(read, predict, write, tuple(image.shape[1:]),
-                              self.out_channels, cfg.crop_size, cfg.stride,
-                              cfg.get('batch_size', 1), cfg.get('floor', 0.1),
-                              inputs.device)
+                              self.out_channels, *settings, inputs.device)
             scores.append(probs)
         return torch.stack(scores).clamp(min=1e-8).log()
 

@@ -34,7 +34,7 @@ class ISPRSMultiBandDataset(BaseSegDataset):
     """An ISPRS data set converted by ``tools/dataset_converters``.
 
     Each sample joins three files of the same name (see
-    ``docs/data_preparation.md``)::
+    ``docs/user_guides/data_preparation.md``)::
 
         {data_root}/{img_path}/{name}.tif      (H, W, C) optical bands
         {data_root}/{dsm_path}/{name}.tif      (H, W) heights

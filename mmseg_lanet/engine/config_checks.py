@@ -104,7 +104,8 @@ def check_data_roots(cfg: Config, loaders: Sequence[str]) -> None:
             'data root not found: ' + '; '.join(missing) + '. Convert the '
             'ISPRS archives with tools/dataset_converters/, or write the '
             'synthetic sample with `python tools/make_sample_data.py` (see '
-            'docs/data_preparation.md), or set the path with --cfg-options.')
+            'docs/user_guides/data_preparation.md), or set the path with '
+            '--cfg-options.')
 
 
 def prepare_synthetic_sample(cfg: Config, loaders: Sequence[str]) -> bool:

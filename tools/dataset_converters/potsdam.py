@@ -4,7 +4,8 @@ Example::
 
     python tools/dataset_converters/potsdam.py /path/to/Potsdam -o data/potsdam
 
-See ``docs/data_preparation.md`` for the archives and the output layout.
+See ``docs/user_guides/data_preparation.md`` for the archives and the output
+layout.
 """
 from mmseg_lanet.datasets.converters.cli import main
 from mmseg_lanet.datasets.converters.potsdam import POTSDAM_LAYOUT

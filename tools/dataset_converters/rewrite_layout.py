@@ -4,7 +4,7 @@ Example::
 
     python tools/dataset_converters/rewrite_layout.py data/potsdam
 
-Resumable; see ``docs/data_preparation.md``.
+Resumable; see ``docs/user_guides/data_preparation.md``.
 """
 from mmseg_lanet.datasets.converters.cli import rewrite_main
 

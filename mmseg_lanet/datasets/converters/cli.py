@@ -17,7 +17,7 @@ def build_parser(layout: DatasetLayout) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=f'Convert the official ISPRS {layout.name} archives '
         f'({", ".join(archives)}) into multi-band image, DSM and label '
-        'files (see docs/data_preparation.md).')
+        'files (see docs/user_guides/data_preparation.md).')
     parser.add_argument(
         'archive_dir', help='folder holding the downloaded zip archives')
     parser.add_argument(

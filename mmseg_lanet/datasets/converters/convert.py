@@ -45,7 +45,8 @@ OUTPUT_DIRS = dict(
     eroded_labels='ann_eroded_dir')
 # Every file is an uncompressed TIFF with interleaved bands: the windowed
 # layout, from which training reads only its crop (raster_io.open_raster;
-# docs/data_preparation.md gives the measurements behind the choice).
+# docs/user_guides/data_preparation.md gives the measurements behind the
+# choice).
 OUTPUT_SUFFIXES = dict(img='.tif', dsm='.tif', labels='.tif',
                        eroded_labels='.tif')
 MANIFEST = 'conversion.json'

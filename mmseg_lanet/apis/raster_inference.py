@@ -31,14 +31,28 @@ QUICKLOOK_SIZE = 1024
 RASTER_INPUT_SUFFIXES = TIFF_SUFFIXES + ('.vrt', '.img', '.jp2')
 
 
+def default_stride(window: Sequence[int]) -> Tuple[int, int]:
+    """The step between windows when none is given: 2/3 of the window,
+    rounded down (341 for 512, MMSeg's ISPRS sliding-window stride).
+
+    Args:
+        window (Sequence[int]): Window (h, w).
+
+    Returns:
+        tuple[int, int]: Stride (h, w), each at least 1.
+    """
+    return tuple(max(1, 2 * side // 3) for side in window)
+
+
 @dataclass
 class PredictOptions:
     """How to predict a raster.
 
     Attributes:
         window (tuple[int, int]): Window (h, w) of bounded mode.
-        stride (tuple[int, int]): Step between windows (overlap = window -
-            stride).
+        stride (tuple[int, int], optional): Step between windows (overlap =
+            window - stride). Defaults to :func:`default_stride` of the
+            window.
         batch_size (int): Windows per forward pass.
         mode (str): 'bounded' (windows blended in a band of rows), 'whole'
             (the raster in one pass, the paper's setting) or 'auto' (whole
@@ -62,7 +76,7 @@ class PredictOptions:
             descriptions, else the model's optical bands.
     """
     window: Tuple[int, int] = (512, 512)
-    stride: Tuple[int, int] = (341, 341)
+    stride: Optional[Tuple[int, int]] = None
     batch_size: int = 4
     mode: str = 'auto'
     max_memory: float = 4.
@@ -79,6 +93,8 @@ class PredictOptions:
 
     def __post_init__(self):
         # Checked before a model is loaded or an output folder made.
+        if self.stride is None:
+            self.stride = default_stride(self.window)
         if self.mode not in ('auto', 'whole', 'bounded'):
             raise ValueError("mode must be 'auto', 'whole' or 'bounded', got "
                              f'{self.mode!r}')

@@ -233,7 +233,7 @@ def predict(argv: Optional[Sequence[str]] = None) -> list:
                         'train crop)')
     parser.add_argument('--stride', type=int, nargs='+',
                         help='step H [W] between windows (default: 2/3 of '
-                        'the window)')
+                        'the window, rounded down: 341 for 512)')
     parser.add_argument(
         '--nodata', type=float, help="input nodata value (default: the "
         "file's; 0 makes all-zero pixels nodata)")
@@ -285,10 +285,8 @@ def _predict(args: argparse.Namespace) -> list:
     window = _pair(args.window) or tuple(
         cfg.model.get('test_cfg', {}).get('crop_size')
         or cfg.get('crop_size') or (512, 512))
-    stride = _pair(args.stride) or tuple(
-        max(1, (2 * w + 2) // 3) for w in window)
     options = PredictOptions(
-        window=window, stride=stride, batch_size=args.batch_size,
+        window=window, stride=_pair(args.stride), batch_size=args.batch_size,
         mode=args.mode, max_memory=args.max_memory, tta=args.tta,
         amp=args.amp, channels_last=args.channels_last,
         fold_norms=args.fuse_conv_bn, probabilities=args.probabilities,

@@ -64,6 +64,37 @@ def test_predict_folder_then_rerun(checkpoint, sample_root, tmp_path):
     assert log.count('(already done)') == 2
 
 
+def test_default_stride_is_the_options_default(checkpoint, tmp_path,
+                                               monkeypatch):
+    """Without --stride the tool predicts with PredictOptions' default for
+    its window (2/3 of it, rounded down), defined once; --stride wins."""
+    import mmseg_lanet.apis as apis
+    from mmseg_lanet.apis import PredictOptions
+    from mmseg_lanet.apis.raster_inference import default_stride
+    from mmseg_lanet.engine.cli import predict
+    built = []
+
+    class Capture:
+
+        def __init__(self, cfg, weights, device, options):
+            built.append(options)
+
+        def __call__(self, *args):
+            return []
+
+    monkeypatch.setattr(apis, 'RasterInferencer', Capture)
+    common = [SAMPLE_CONFIG, checkpoint, str(tmp_path), '--out-dir',
+              str(tmp_path / 'out'), '--device', 'cpu']
+    predict(common)
+    predict(common + ['--window', '512'])
+    predict(common + ['--window', '512', '--stride', '300', '400'])
+    assert [(o.window, o.stride) for o in built] == [
+        ((256, 256), (170, 170)), ((512, 512), (341, 341)),
+        ((512, 512), (300, 400))]
+    assert PredictOptions().stride == default_stride((512, 512)) == (341,
+                                                                      341)
+    assert PredictOptions(window=(256, 100)).stride == (170, 66)
+
 
 def test_test_tool_blend_mode_and_confusion_matrix(checkpoint, sample_root,
                                                    tmp_path):

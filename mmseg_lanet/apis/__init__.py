@@ -1,19 +1,28 @@
-"""Inference on rasters of any size: one engine (window plan, batched
-windows, blending in a band of rows) behind :func:`predict_raster`,
-:class:`RasterInferencer`, ``tools/predict.py`` and the ``'blend'`` test
-mode of :class:`mmseg_lanet.models.BlendEncoderDecoder`."""
-from .blended_inference import (argmax_labels, blended_inference,
-                                softmax_predictor)
+"""Land-cover maps of rasters of any size: :func:`predict_raster` and
+:class:`RasterInferencer` (behind ``tools/predict.py``) run the engine of
+:mod:`mmseg_lanet.inference` on raster files, with a PyTorch segmentor or
+an exported ONNX model.
+
+The raster path (input rules, GeoTIFF outputs, the per-file loop) needs no
+torch; :func:`load_segmentor`, :func:`fold_batch_norms` and
+:func:`softmax_predictor` are here when MMSegmentation is installed (see
+:mod:`mmseg_lanet`).
+"""
+import importlib.util
+
+from ..inference import (RowBandAccumulator, argmax_labels, blend_weight,
+                         blended_inference, plan_windows, window_starts)
 from .raster_inference import (PredictOptions, RasterInferencer,
                                find_rasters, predict_raster)
 from .raster_input import InputSpec, RasterInput
-from .row_band import RowBandAccumulator
-from .segmentor_loading import fold_batch_norms, load_segmentor
-from .window_plan import blend_weight, plan_windows, window_starts
 
 __all__ = [
-    'blended_inference', 'softmax_predictor', 'argmax_labels',
-    'PredictOptions', 'RasterInferencer', 'find_rasters', 'predict_raster',
-    'InputSpec', 'RasterInput', 'RowBandAccumulator', 'load_segmentor',
-    'fold_batch_norms', 'blend_weight', 'plan_windows', 'window_starts'
+    'blended_inference', 'argmax_labels', 'PredictOptions',
+    'RasterInferencer', 'find_rasters', 'predict_raster', 'InputSpec',
+    'RasterInput', 'RowBandAccumulator', 'blend_weight', 'plan_windows',
+    'window_starts'
 ]
+if importlib.util.find_spec('mmseg') is not None:
+    from ..inference.torch_predict import softmax_predictor
+    from .segmentor_loading import fold_batch_norms, load_segmentor
+    __all__ += ['softmax_predictor', 'load_segmentor', 'fold_batch_norms']

@@ -121,7 +121,7 @@ def run_case(case: dict) -> dict:
     import torch
     from mmengine.config import ConfigDict
     import mmseg_lanet  # noqa: F401
-    from .blended_inference import amp_dtype
+    from ..inference.torch_predict import amp_dtype
     from .raster_inference import PredictOptions, RasterInferencer
     from .raster_input import RasterInput
     from .segmentor_loading import count_batch_norms

@@ -1,26 +1,53 @@
 """Land-cover maps of raster files of any size: :func:`predict_raster` for
-one raster, :class:`RasterInferencer` for a model and many rasters."""
+one raster, :class:`RasterInferencer` for a model and many rasters.
+
+Who runs the model does not matter here: a *map model* gives
+``input_spec()`` (:class:`InputSpec`), ``num_classes``, ``class_names()``,
+``palette`` (None: ISPRS's), ``device`` (None: numpy arrays on the host),
+``predictor(options)`` (a batch of windows -> probabilities, as
+:class:`PredictOptions` say) and ``running(whole)`` (a context to predict
+in). A PyTorch segmentor is one through
+:class:`~mmseg_lanet.inference.torch_predict.TorchSegmentor`, an exported
+ONNX model through :class:`~mmseg_lanet.inference.onnx_predict.OnnxSegmentor`.
+"""
 import contextlib
 import math
 import os
 import os.path as osp
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
-import torch
-from tqdm import tqdm
 
 from ..datasets.georaster import RasterWriter, gdal_env, write_colour_png
-from ..datasets.isprs_classes import (IGNORE_INDEX, ISPRS_CLASSES,
-                                      ISPRS_PALETTE)
+from ..datasets.isprs_classes import IGNORE_INDEX, ISPRS_PALETTE
 from ..datasets.malloc_tuning import heap_trimmer, map_large_allocations
 from ..datasets.raster_io import TIFF_SUFFIXES
-from .blended_inference import (argmax_labels, blended_inference,
-                                check_blend_settings, softmax_predictor)
+from ..inference import (argmax_labels, array_ops, blended_inference,
+                         check_blend_settings, plan_windows)
 from .raster_input import InputSpec, RasterInput
-from .segmentor_loading import load_segmentor
-from .window_plan import plan_windows
+
+try:
+    from tqdm import tqdm
+except ImportError:  # not in the deploy extra: no progress bars
+
+    class tqdm:  # noqa: N801  (tqdm's interface, showing nothing)
+
+        def __init__(self, iterable=(), **kwargs) -> None:
+            self.iterable = iterable
+
+        def __iter__(self):
+            return iter(self.iterable)
+
+        def __enter__(self) -> 'tqdm':
+            return self
+
+        def __exit__(self, *exc) -> None:
+            pass
+
+        def update(self, n: int = 1) -> None:
+            pass
+
 
 # Peak memory of whole-raster inference per pixel, measured for LANet R50
 # on CPU (6000 x 6000 x 5: 8.7 GiB); `mode='auto'` predicts a raster whole
@@ -63,7 +90,7 @@ class PredictOptions:
         amp (bool): Mixed precision.
         probabilities (bool): Also write uint8 class probabilities
             (round(255 p), one band per class).
-        quicklook (bool): Also write a colour PNG (ISPRS palette, longest
+        quicklook (bool): Also write a colour PNG (``palette``, longest
             side at most ``QUICKLOOK_SIZE``).
         channels_last (bool): Run the model in the channels-last memory
             format (faster convolutions on tensor-core GPUs).
@@ -89,7 +116,7 @@ class PredictOptions:
     fold_norms: bool = False
     nodata: Optional[float] = None
     file_bands: Optional[Sequence[str]] = None
-    palette: Sequence[Sequence[int]] = field(default=ISPRS_PALETTE)
+    palette: Optional[Sequence[Sequence[int]]] = None
 
     def __post_init__(self):
         # Checked before a model is loaded or an output folder made.
@@ -126,23 +153,6 @@ def output_paths(image: str, out_dir: str,
     return paths
 
 
-def segmentor_logits(model: torch.nn.Module, channels_last: bool = False):
-    """(N, C, h, w) normalised images -> (N, K, h, w) logits of an MMSeg
-    segmentor, bypassing its data preprocessor (the input is normalised
-    already); ``channels_last`` passes the images in that memory format
-    (for a model converted to it)."""
-
-    def logits(images: torch.Tensor) -> torch.Tensor:
-        if channels_last:
-            images = images.contiguous(memory_format=torch.channels_last)
-        shape = tuple(images.shape[2:])
-        metas = [dict(img_shape=shape, ori_shape=shape, pad_shape=shape)
-                 ] * images.shape[0]
-        return model.encode_decode(images, metas)
-
-    return logits
-
-
 class _LabelSink:
     """Receives final rows: labels (and probabilities) to their writers, a
     strided copy to the quicklook.
@@ -159,15 +169,14 @@ class _LabelSink:
         self.quicklook_rows: List[np.ndarray] = []
         self.trim_heap = heap_trimmer()
 
-    def __call__(self, first: int, probs: torch.Tensor,
-                 valid: torch.Tensor) -> None:
+    def __call__(self, first: int, probs, valid) -> None:
         labels = argmax_labels(probs, valid, IGNORE_INDEX)
         self.writers['labels'].write(first, labels)
         if 'probabilities' in self.writers:
-            quantised = (probs * 255).round_().to(torch.uint8)
+            ops = array_ops(probs)
+            quantised = ops.astype(ops.round_(probs * 255), 'uint8')
             quantised[:, ~valid] = 0
-            self.writers['probabilities'].write(first,
-                                                quantised.cpu().numpy())
+            self.writers['probabilities'].write(first, ops.numpy(quantised))
         if self.step is not None:
             offset = (-first) % self.step
             # A copy: a strided view would keep every label row alive.
@@ -176,7 +185,22 @@ class _LabelSink:
         self.trim_heap()
 
 
-def predict_raster(model: torch.nn.Module,
+def is_onnx_model(model) -> bool:
+    """Whether ``model`` names an exported ONNX model (by its suffix)."""
+    return isinstance(model, str) and model.lower().endswith('.onnx')
+
+
+def as_map_model(model):
+    """``model`` as a map model (see the module's doc): a PyTorch
+    segmentor is wrapped in a
+    :class:`~mmseg_lanet.inference.torch_predict.TorchSegmentor`."""
+    if hasattr(model, 'predictor'):
+        return model
+    from ..inference.torch_predict import TorchSegmentor
+    return TorchSegmentor(model)
+
+
+def predict_raster(model,
                    image: str,
                    out_dir: str,
                    dsm: Optional[str] = None,
@@ -193,13 +217,14 @@ def predict_raster(model: torch.nn.Module,
     exist is skipped.
 
     Args:
-        model (torch.nn.Module): An MMSeg segmentor in eval mode on its
-            device (:func:`load_segmentor`), with ``cfg``.
+        model (torch.nn.Module | map model): An MMSeg segmentor in eval
+            mode on its device (:func:`load_segmentor`), with ``cfg``, or a
+            map model (see the module's doc), e.g. an ONNX model.
         image (str): The image raster.
         out_dir (str): Output folder.
         dsm (str, optional): Its height raster (see :class:`RasterInput`).
         options (PredictOptions, optional): Defaults to ``PredictOptions()``.
-        spec (InputSpec, optional): Defaults to the model's config's.
+        spec (InputSpec, optional): Defaults to the model's.
         progress (bool): Show a progress bar over windows.
 
     Returns:
@@ -207,12 +232,13 @@ def predict_raster(model: torch.nn.Module,
         ('whole' or 'bounded') and the window counts.
     """
     options = options or PredictOptions()
-    spec = spec or InputSpec.from_config(model.cfg)
+    model = as_map_model(model)
+    spec = spec or model.input_spec()
+    palette = options.palette or model.palette or ISPRS_PALETTE
     paths = output_paths(image, out_dir, options)
     if all(osp.isfile(p) for p in paths.values()):
         return dict(status='skipped', paths=paths)
-    device = next(model.parameters()).device
-    num_classes = model.decode_head.out_channels
+    num_classes = model.num_classes
     with gdal_env(), contextlib.closing(
             RasterInput(spec, image, options.file_bands, dsm,
                         options.nodata)) as source:
@@ -225,64 +251,32 @@ def predict_raster(model: torch.nn.Module,
             writers = dict(labels=stack.enter_context(RasterWriter(
                 paths['labels'], *size, nodata=IGNORE_INDEX,
                 colormap={i: (*rgb, 255)
-                          for i, rgb in enumerate(options.palette)},
+                          for i, rgb in enumerate(palette)},
                 **geo)))
             if options.probabilities:
                 writers['probabilities'] = stack.enter_context(RasterWriter(
                     paths['probabilities'], *size, count=num_classes,
-                    descriptions=class_names(model), **geo))
+                    descriptions=model.class_names(), **geo))
             # Closed in reverse order: labels are renamed last.
             step = max(1, math.ceil(max(size) / QUICKLOOK_SIZE))
             sink = _LabelSink(writers, step if options.quicklook else None)
 
-            def read(win):
-                pixels, valid = source.read(win)
-                return (torch.from_numpy(pixels), None if valid is None else
-                        torch.from_numpy(valid))
-
             total = sum(map(len, plan_windows(*size, window, stride)))
             bar = tqdm(total=total, desc=osp.basename(image), unit='window',
                        leave=False, disable=not progress)
-            predict = softmax_predictor(
-                segmentor_logits(model, options.channels_last), options.tta,
-                options.amp)
-            # Windows share one shape: cuDNN's algorithm search pays off
-            # (MMSeg's test loop turns it on too); a whole raster is a new
-            # shape each time.
-            with bar, cudnn_benchmark(device.type == 'cuda' and not whole):
+            predict = model.predictor(options)
+            with bar, model.running(whole):
                 counts = blended_inference(
-                    read, predict, sink, size, num_classes, window, stride,
-                    options.batch_size, options.floor, device, bar.update,
-                    prefetch=1)
+                    source.read, predict, sink, size, num_classes, window,
+                    stride, options.batch_size, options.floor, model.device,
+                    bar.update, prefetch=1)
             if options.quicklook:
                 labels = np.concatenate(sink.quicklook_rows)
                 colours = np.zeros((256, 3), np.uint8)
-                colours[:len(options.palette)] = options.palette
+                colours[:len(palette)] = palette
                 write_colour_png(paths['quicklook'], colours[labels])
     return dict(status='done', paths=paths,
                 mode='whole' if whole else 'bounded', **counts)
-
-
-def class_names(model: torch.nn.Module) -> Optional[Sequence[str]]:
-    """The model's class names: the checkpoint's ``dataset_meta``, else the
-    ISPRS classes for a 6-class model, else None."""
-    meta = getattr(model, 'dataset_meta', None) or {}
-    classes = meta.get('classes')
-    num_classes = model.decode_head.out_channels
-    if classes is not None and len(classes) == num_classes:
-        return tuple(classes)
-    return ISPRS_CLASSES if num_classes == len(ISPRS_CLASSES) else None
-
-
-@contextlib.contextmanager
-def cudnn_benchmark(enabled: bool):
-    """Set ``torch.backends.cudnn.benchmark`` for a block, then restore."""
-    before = torch.backends.cudnn.benchmark
-    torch.backends.cudnn.benchmark = enabled
-    try:
-        yield
-    finally:
-        torch.backends.cudnn.benchmark = before
 
 
 def find_rasters(inputs: Sequence[str]) -> List[str]:
@@ -361,21 +355,34 @@ class RasterInferencer:
     thousands of windows.
 
     Args:
-        model (str | Config): The model's config.
-        weights (str): Its checkpoint.
+        model (str | Config): The model's config, or an exported ``.onnx``
+            model (run by onnxruntime, without torch).
+        weights (str, optional): The config's checkpoint.
         device (str): 'cpu', 'cuda', 'cuda:1'... Defaults to 'cpu'.
         options (PredictOptions, optional): Window, batch, mode, outputs.
     """
 
-    def __init__(self, model, weights: str, device: str = 'cpu',
+    def __init__(self, model, weights: Optional[str] = None,
+                 device: str = 'cpu',
                  options: Optional[PredictOptions] = None) -> None:
         map_large_allocations()
         self.options = options or PredictOptions()
-        self.model = load_segmentor(model, weights, device,
-                                    self.options.fold_norms)
-        if self.options.channels_last:
-            self.model.to(memory_format=torch.channels_last)
-        self.spec = InputSpec.from_config(self.model.cfg)
+        if is_onnx_model(model):
+            from ..inference.onnx_predict import OnnxSegmentor
+            if weights is not None or device != 'cpu':
+                raise ValueError(f'{model}: an ONNX model holds its weights '
+                                 'and runs on the CPU (no checkpoint, no '
+                                 'device)')
+            self.model = OnnxSegmentor(model)
+            self.model.predictor(self.options)  # refuses PyTorch's options
+        else:
+            import torch
+            from .segmentor_loading import load_segmentor
+            self.model = load_segmentor(model, weights, device,
+                                        self.options.fold_norms)
+            if self.options.channels_last:
+                self.model.to(memory_format=torch.channels_last)
+        self.spec = as_map_model(self.model).input_spec()
 
     def __call__(self, inputs: Union[str, Sequence[str]],
                  out_dir: str,

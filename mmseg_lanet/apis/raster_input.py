@@ -8,8 +8,8 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..datasets.georaster import RasterReader
-from ..datasets.isprs_multiband import HEIGHT_BANDS
-from .window_plan import Window, plan_windows
+from ..datasets.isprs_classes import HEIGHT_BANDS
+from ..inference.window_plan import Window, plan_windows
 
 # Rows read at a time by the streaming statistics pass.
 STATS_WINDOW = (512, 4096)
@@ -30,6 +30,10 @@ class InputSpec:
             pipeline ('per_tile' or 'global'), None without it.
         dsm_mean, dsm_std (float, optional): Its 'global' statistics.
         dsm_min_std (float): Its floor on the per-tile std.
+        raw (bool): The model normalises its input itself (an exported
+            ONNX graph): windows are given as stored, ``mean`` and ``std``
+            are what the model applies to them, and nodata pixels hold
+            ``mean`` (0 once normalised).
     """
     bands: Tuple[str, ...]
     mean: List[float]
@@ -38,6 +42,7 @@ class InputSpec:
     dsm_mean: Optional[float] = None
     dsm_std: Optional[float] = None
     dsm_min_std: float = 1.0
+    raw: bool = False
 
     @classmethod
     def from_config(cls, cfg) -> 'InputSpec':
@@ -269,7 +274,8 @@ class RasterInput:
         return self.image.shape
 
     def read(self, window: Window) -> Tuple[np.ndarray, Optional[np.ndarray]]:
-        """Model input of a window, normalised, and its valid mask.
+        """Model input of a window, normalised (as stored for a ``raw``
+        spec), and its valid mask.
 
         Returns:
             tuple: (C, h, w) float32 and (h, w) bool, or None when every
@@ -288,14 +294,16 @@ class RasterInput:
             ok = self._heights_valid(out[height_index])
             if not ok.all():
                 valid = ok if valid is None else valid & ok
-        self._normalise(out)
+        if not self.spec.raw:
+            self._normalise(out)
         # Nodata pixels hold anything (NaN, -9999, zeros). Through the
         # receptive field and the patch descriptors they would change
         # their valid neighbours' classes; as band means (0 once
         # normalised, MMSeg's padding value) they do not. Every non-finite
         # value is at a nodata pixel.
         if valid is not None and not valid.all():
-            out[:, ~valid] = 0.
+            out[:, ~valid] = (np.asarray(self.spec.mean, np.float32)[:, None]
+                              if self.spec.raw else 0.)
         return out, valid
 
     def _heights_valid(self, heights: np.ndarray) -> np.ndarray:

@@ -18,10 +18,9 @@ import warnings
 from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
-import tifffile
 
 from .raster_io import (NUMPY_SUFFIXES, TIFF_SUFFIXES, Window, _partial_path,
-                        raster_shape, read_window)
+                        raster_shape, read_window, tifffile)
 
 try:
     import rasterio
@@ -313,10 +312,19 @@ class RasterWriter:
 
 
 def write_colour_png(path: str, rgb: np.ndarray) -> None:
-    """Write an (H, W, 3) uint8 RGB picture as PNG, atomically."""
-    import cv2
+    """Write an (H, W, 3) uint8 RGB picture as PNG, atomically (with
+    OpenCV, else with rasterio's PNG driver)."""
+    from .raster_io import cv2
     os.makedirs(osp.dirname(path) or '.', exist_ok=True)
     partial = _partial_path(path)
-    if not cv2.imwrite(partial, np.ascontiguousarray(rgb[..., ::-1])):
-        raise OSError(f'{path}: OpenCV failed to write the PNG')
+    if cv2 is not None:
+        if not cv2.imwrite(partial, np.ascontiguousarray(rgb[..., ::-1])):
+            raise OSError(f'{path}: OpenCV failed to write the PNG')
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', NotGeoreferencedWarning)
+            with rasterio.open(partial, 'w', driver='PNG',
+                               height=rgb.shape[0], width=rgb.shape[1],
+                               count=3, dtype='uint8') as png:
+                png.write(rgb.transpose(2, 0, 1))
     os.replace(partial, path)

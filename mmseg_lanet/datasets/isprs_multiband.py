@@ -10,12 +10,9 @@ import mmengine.fileio as fileio
 
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
-from .isprs_classes import ISPRS_CLASSES, ISPRS_PALETTE
+from .isprs_classes import HEIGHT_BANDS, ISPRS_CLASSES, ISPRS_PALETTE
 from .raster_io import is_windowed, raster_shape
 
-# Band names that denote the height file (``dsm_path``) rather than a band
-# of the optical file. Potsdam's is usually the normalised DSM.
-HEIGHT_BANDS = ('DSM', 'nDSM')
 # Label suffixes tried, in order, when ``seg_map_suffix`` is None: the
 # windowed layout's TIFF, then the PNG of data converted before it.
 LABEL_SUFFIXES = ('.tif', '.png')

@@ -14,9 +14,18 @@ import os.path as osp
 import struct
 from typing import BinaryIO, Optional, Tuple, Union
 
-import cv2
 import numpy as np
-import tifffile
+
+# Neither comes with the deploy extra (numpy, onnxruntime, rasterio), whose
+# maps read and write through rasterio (datasets.georaster).
+try:
+    import cv2
+except ImportError:
+    cv2 = None
+try:
+    import tifffile
+except ImportError:
+    tifffile = None
 
 TIFF_SUFFIXES = ('.tif', '.tiff')
 NUMPY_SUFFIXES = ('.npy', )

@@ -30,7 +30,7 @@ from mmengine.structures import PixelData
 from torch import nn
 
 from mmseg.structures import SegDataSample
-from mmseg_lanet.apis.blended_inference import amp_dtype
+from mmseg_lanet.inference.torch_predict import amp_dtype
 from mmseg_lanet.models.complexity import (build_segmentor, input_bands,
                                            measure_complexity)
 

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from mmseg_lanet.apis.blended_inference import blended_inference
-from mmseg_lanet.apis.row_band import RowBandAccumulator
+from mmseg_lanet.inference.blended_inference import blended_inference
+from mmseg_lanet.inference.row_band import RowBandAccumulator
 
 
 def _pointwise_predict(images):
@@ -147,7 +147,7 @@ def test_row_band_ring_reuses_released_rows():
 
 def test_in_background_keeps_order_and_bounds_items_ahead():
     import threading
-    from mmseg_lanet.apis.blended_inference import in_background
+    from mmseg_lanet.inference.blended_inference import in_background
     lock, state = threading.Lock(), dict(ahead=0, most=0, threads=set())
     consumed = []
 
@@ -175,7 +175,7 @@ def test_in_background_keeps_order_and_bounds_items_ahead():
 
 
 def test_in_background_errors_reach_the_caller():
-    from mmseg_lanet.apis.blended_inference import in_background
+    from mmseg_lanet.inference.blended_inference import in_background
 
     def items():
         for i in range(9):
@@ -243,7 +243,7 @@ def test_prefetch_and_batches_give_the_same_blend():
 
 @pytest.mark.parametrize('classes', [2, 6])
 def test_argmax_labels_as_argmax_ties_to_lower_class(classes):
-    from mmseg_lanet.apis.blended_inference import argmax_labels
+    from mmseg_lanet.inference.blended_inference import argmax_labels
     torch.manual_seed(classes)
     # Few distinct values: many ties between classes.
     probs = torch.randint(0, 3, (classes, 5, 70)).float()
@@ -258,7 +258,7 @@ def test_argmax_labels_as_argmax_ties_to_lower_class(classes):
 
 
 def test_softmax_predictor_flip_averages_undone_flips():
-    from mmseg_lanet.apis.blended_inference import softmax_predictor
+    from mmseg_lanet.inference.torch_predict import softmax_predictor
     torch.manual_seed(4)
     conv = torch.nn.Conv2d(2, 3, (3, 5), padding=(1, 2))  # not symmetric
     images = torch.randn(2, 2, 9, 11)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from mmseg_lanet.apis.window_plan import (blend_weight, plan_windows,
+from mmseg_lanet.inference.window_plan import (blend_weight, plan_windows,
                                           taper_1d, window_starts)
 
 

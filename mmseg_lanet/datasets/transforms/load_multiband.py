@@ -5,7 +5,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmseg.registry import TRANSFORMS
-from ..isprs_multiband import HEIGHT_BANDS
+from ..isprs_classes import HEIGHT_BANDS
 from ..raster_io import read_raster
 
 

@@ -6,7 +6,7 @@ from mmcv.transforms import BaseTransform
 
 from mmseg.registry import TRANSFORMS
 from ..converters.report import mean_and_std
-from ..isprs_multiband import HEIGHT_BANDS
+from ..isprs_classes import HEIGHT_BANDS
 
 MODES = ('per_tile', 'global')
 

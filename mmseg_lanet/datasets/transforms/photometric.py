@@ -7,7 +7,7 @@ from mmcv.transforms import BaseTransform
 from numpy import random
 
 from mmseg.registry import TRANSFORMS
-from ..isprs_multiband import HEIGHT_BANDS
+from ..isprs_classes import HEIGHT_BANDS
 
 
 def _as_slice(indices: List[int]):

@@ -6,9 +6,8 @@ from torch import Tensor
 
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
-from ...apis.blended_inference import (blended_inference,
-                                       check_blend_settings,
-                                       softmax_predictor)
+from ...inference import blended_inference, check_blend_settings
+from ...inference.torch_predict import segmentor_logits, softmax_predictor
 
 TEST_MODES = ('whole', 'slide', 'blend')
 
@@ -54,7 +53,7 @@ class BlendEncoderDecoder(EncoderDecoder):
 
     ``'whole'`` and ``'slide'`` behave exactly as in MMSeg. ``'blend'`` runs
     the engine of ``tools/predict.py``
-    (:func:`mmseg_lanet.apis.blended_inference`) on each test image:
+    (:func:`mmseg_lanet.inference.blended_inference`) on each test image:
     windows of ``crop_size`` every ``stride`` pixels (the last flush with
     the edge), ``batch_size`` windows per forward pass, softmax
     probabilities blended with a Hann weight raised to ``floor`` (no taper
@@ -81,7 +80,7 @@ class BlendEncoderDecoder(EncoderDecoder):
         settings = check_test_cfg(self.test_cfg)
         if settings is None:
             return super().inference(inputs, batch_img_metas)
-        predict = softmax_predictor(self._window_logits)
+        predict = softmax_predictor(segmentor_logits(self))
         scores = []
         for image in inputs:
             probs = image.new_zeros(self.out_channels, *image.shape[1:])
@@ -97,9 +96,3 @@ class BlendEncoderDecoder(EncoderDecoder):
                               self.out_channels, *settings, inputs.device)
             scores.append(probs)
         return torch.stack(scores).clamp(min=1e-8).log()
-
-    def _window_logits(self, windows: Tensor) -> Tensor:
-        shape = tuple(windows.shape[2:])
-        metas = [dict(img_shape=shape, ori_shape=shape, pad_shape=shape)
-                 ] * windows.shape[0]
-        return self.encode_decode(windows, metas)

@@ -1,81 +1,36 @@
 """The inference engine: batched windows, blended in a band of rows.
 
-It knows nothing of files or data sets: a ``read`` function gives the
-normalised pixels of a window, a ``predict`` function turns a batch of
-windows into class probabilities, and a ``write`` function receives rows as
-soon as they are final. :func:`mmseg_lanet.apis.predict_raster` plugs in
-raster files; :class:`mmseg_lanet.models.BlendEncoderDecoder` plugs in
-MMSeg's test loop.
+It knows nothing of files, data sets or who runs the model: a ``read``
+function gives the normalised pixels of a window, a ``predict`` function
+turns a batch of windows into class probabilities, and a ``write`` function
+receives rows as soon as they are final. Arrays are numpy arrays (e.g. for
+onnxruntime, no torch needed) or torch tensors on any device, whichever
+``read`` gives (see :mod:`.array_ops`). :func:`mmseg_lanet.apis.predict_raster`
+plugs in raster files; :class:`mmseg_lanet.models.BlendEncoderDecoder`
+plugs in MMSeg's test loop.
 """
-import contextlib
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from typing import (Callable, Dict, Iterable, Iterator, List, Optional,
+from typing import (Any, Callable, Dict, Iterable, Iterator, List, Optional,
                     Sequence, Tuple)
 
 import numpy as np
-import torch
-from torch import Tensor
 
-from .row_band import RowBandAccumulator
-from .window_plan import Window, blend_weight, plan_windows
+from .array_ops import ArrayOps, array_ops
+from .row_band import RowBandAccumulator, band_dtype_for
+from .window_plan import Window, blend_weight, max_overlap, plan_windows
 
+# An array: a numpy array or a torch tensor.
+Array = Any
 # read(window) -> (image (C, h, w) float32, valid (h, w) bool or None)
-ReadFn = Callable[[Window], Tuple[Tensor, Optional[Tensor]]]
+ReadFn = Callable[[Window], Tuple[Array, Optional[Array]]]
 # predict(images (N, C, h, w)) -> probabilities (N, K, h, w)
-PredictFn = Callable[[Tensor], Tensor]
+PredictFn = Callable[[Array], Array]
 # write(first row, probabilities (K, n, W), valid (n, W))
-WriteFn = Callable[[int, Tensor, Tensor], None]
+WriteFn = Callable[[int, Array, Array], None]
 # The settings of :func:`blended_inference` that :func:`check_blend_settings`
 # checks, by their argument names.
 BLEND_SETTINGS = ('window', 'stride', 'batch_size', 'floor')
-
-
-def amp_dtype(device) -> torch.dtype:
-    """The autocast type of AMP on ``device`` (a device or its type):
-    float16 on CUDA (MMSeg's ``--amp``), bfloat16 on CPU (the type CPU
-    autocast supports)."""
-    return torch.float16 if torch.device(device).type == 'cuda' \
-        else torch.bfloat16
-
-
-def softmax_predictor(logits_fn: Callable[[Tensor], Tensor],
-                      flip: bool = False,
-                      amp: bool = False) -> PredictFn:
-    """Class probabilities from a logits function, with optional flip
-    test-time augmentation (the window as is and flipped horizontally and
-    vertically, each flip undone, probabilities averaged) and autocast.
-
-    Args:
-        logits_fn (callable): (N, C, h, w) -> (N, K, h, w) logits.
-        flip (bool): Average over the flips. Defaults to False.
-        amp (bool): Run under ``torch.autocast`` (:func:`amp_dtype`).
-            False leaves autocast as the caller set it (e.g. mmengine's
-            ``TestLoop(fp16=True)``). Defaults to False.
-
-    Returns:
-        callable: (N, C, h, w) -> (N, K, h, w) float32 probabilities.
-    """
-    dims = [(), (3, ), (2, )] if flip else [()]
-
-    @torch.no_grad()
-    def predict(images: Tensor) -> Tensor:
-        device_type = images.device.type
-        probs = None
-        autocast = torch.autocast(device_type, dtype=amp_dtype(
-            device_type)) if amp else contextlib.nullcontext()
-        with autocast:
-            for dim in dims:
-                flipped = images.flip(dim) if dim else images
-                logits = logits_fn(flipped).float()
-                logits = logits.flip(dim) if dim else logits
-                if probs is None:
-                    probs = logits.softmax(dim=1)
-                else:
-                    probs += logits.softmax(dim=1)
-        return probs if len(dims) == 1 else probs.div_(len(dims))
-
-    return predict
 
 
 def check_blend_settings(window: Sequence[int], stride: Sequence[int],
@@ -140,9 +95,9 @@ def blended_inference(read: ReadFn,
                       stride: Sequence[int],
                       batch_size: int = 1,
                       floor: float = 0.1,
-                      device='cpu',
+                      device=None,
                       progress: Optional[Callable[[int], None]] = None,
-                      band_dtype: torch.dtype = torch.float16,
+                      band_dtype=None,
                       prefetch: int = 0) -> Dict:
     """Predict a raster window by window with bounded memory.
 
@@ -156,7 +111,8 @@ def blended_inference(read: ReadFn,
     (one window, weight 1).
 
     Args:
-        read (callable): See :data:`ReadFn`.
+        read (callable): See :data:`ReadFn`: numpy arrays or torch tensors;
+            ``predict`` and ``write`` get arrays of the same kind.
         predict (callable): See :data:`PredictFn`.
         write (callable): See :data:`WriteFn`; rows arrive in order, each
             exactly once.
@@ -166,16 +122,20 @@ def blended_inference(read: ReadFn,
         stride (Sequence[int]): Step (rows, cols) between windows.
         batch_size (int): Windows per forward pass. Defaults to 1.
         floor (float): Smallest blend weight. Defaults to 0.1.
-        device (str | torch.device): Where windows are predicted and
-            blended. Defaults to 'cpu'.
+        device (str | torch.device, optional): Where windows are predicted
+            and blended as torch tensors (read numpy arrays are uploaded
+            there). Defaults to the kind of arrays ``read`` gives: torch
+            tensors on their device, or numpy arrays on the host.
         progress (callable, optional): Called with the number of windows
             done after each batch (e.g. ``tqdm.update``).
-        band_dtype (torch.dtype): Storage of the blended sums (see
-            :class:`RowBandAccumulator`). Defaults to float16.
+        band_dtype (str | np.dtype | torch.dtype, optional): Storage of the
+            blended sums (see :class:`RowBandAccumulator`). Defaults to
+            :func:`band_dtype_for` the plan's overlap: float16 for up to 16
+            windows over a pixel, else float32.
         prefetch (int): Batches read and stacked ahead in a background
             thread while the model runs (see :func:`in_background`); 0
             reads in this thread, the choice for windows that are views of
-            a tensor already in memory. Defaults to 0.
+            an array already in memory. Defaults to 0.
 
     Returns:
         dict: ``windows`` (planned), ``predicted`` and ``skipped`` (all
@@ -185,27 +145,43 @@ def blended_inference(read: ReadFn,
     height, width = size
     rows_of_windows = plan_windows(height, width, tuple(window),
                                    tuple(stride))
-    band = RowBandAccumulator(num_classes, rows_of_windows[0][0][2], width,
-                              device, band_dtype)
-    weights: Dict[Tuple[bool, ...], Tensor] = {}
+    first_row = rows_of_windows[0]
+    if band_dtype is None:
+        band_dtype = band_dtype_for(
+            max_overlap([row[0][0] for row in rows_of_windows],
+                        first_row[0][2]) *
+            max_overlap([win[1] for win in first_row], first_row[0][3]))
+    # numpy or torch (see `device`): known from the first window read.
+    engine: Dict[str, Any] = {}
+
+    def ops_of(image) -> ArrayOps:
+        if 'ops' not in engine:
+            engine['ops'] = array_ops(image, device)
+            engine['band'] = RowBandAccumulator(
+                num_classes, first_row[0][2], width, dtype=band_dtype,
+                ops=engine['ops'])
+        return engine['ops']
+
+    weights: Dict[Tuple[bool, ...], Array] = {}
     counts = dict(windows=0, predicted=0, skipped=0)
 
-    def weight_of(win: Window) -> Tensor:
+    def weight_of(win: Window):
         row, col, h, w = win
         key = (row == 0, row + h == height, col == 0, col + w == width)
         if key not in weights:
-            weights[key] = torch.from_numpy(blend_weight(
-                win, size, floor)).to(device)
+            weights[key] = engine['ops'].from_numpy(blend_weight(
+                win, size, floor))
         return weights[key]
 
-    def batches() -> Iterator[Tuple[List[Window], Optional[Tensor],
-                                    Optional[Tensor]]]:
+    def batches() -> Iterator[Tuple[List[Window], Optional[Array],
+                                    Optional[Array]]]:
         """``(windows, images, masks)`` of up to ``batch_size`` windows,
         stacked (masks None when every pixel is valid), and ``([window],
         None, None)`` for a window whose pixels are all invalid."""
-        batch: List[Tuple[Window, Tensor, Optional[Tensor]]] = []
+        batch: List[Tuple[Window, Array, Optional[Array]]] = []
         for win in (w for row in rows_of_windows for w in row):
             image, valid = read(win)
+            ops_of(image)
             if valid is not None and not bool(valid.any()):
                 yield [win], None, None
                 continue
@@ -216,41 +192,33 @@ def blended_inference(read: ReadFn,
         if batch:
             yield stack(batch)
 
-    # Windows read from files are stacked in page-locked memory for a GPU:
-    # its upload then runs asynchronously instead of blocking this thread.
-    pin = torch.device(device).type == 'cuda'
-
-    def stack(batch) -> Tuple[List[Window], Tensor, Optional[Tensor]]:
-        images = [image for _, image, _ in batch]
-        out = None
-        if pin and images[0].device.type == 'cpu':
-            out = torch.empty((len(images), *images[0].shape),
-                              dtype=images[0].dtype, pin_memory=True)
-        images = torch.stack(images, out=out)
+    def stack(batch) -> Tuple[List[Window], Array, Optional[Array]]:
+        ops = engine['ops']
+        images = ops.stack([image for _, image, _ in batch])
         masks = None
         if any(valid is not None for _, _, valid in batch):
-            masks = torch.stack([
-                torch.ones(win[2:], dtype=torch.bool) if valid is None else
-                valid for win, _, valid in batch
+            masks = ops.stack([
+                np.ones(win[2:], bool) if valid is None else valid
+                for win, _, valid in batch
             ])
         return [win for win, _, _ in batch], images, masks
 
-    def blend(windows: List[Window], images: Tensor,
-              masks: Optional[Tensor]) -> None:
-        probs = predict(images.to(device, non_blocking=True))
-        batch_weights = torch.stack([weight_of(win) for win in windows])
+    def blend(windows: List[Window], images, masks) -> None:
+        ops, band = engine['ops'], engine['band']
+        probs = predict(ops.to_device(images))
+        batch_weights = ops.stack([weight_of(win) for win in windows])
         if masks is not None:
-            batch_weights = batch_weights * masks.to(device)
+            batch_weights = batch_weights * ops.to_device(masks)
         # One product per batch, written in the band's dtype, then one add
         # per window.
-        weighted = torch.mul(probs, batch_weights[:, None], out=torch.empty(
-            probs.shape, dtype=band.scores.dtype, device=probs.device))
+        weighted = ops.multiply(probs, batch_weights[:, None],
+                                band.scores.dtype)
         for win, window_scores in zip(windows, weighted):
             release(win[0])
             band.add_weighted(win, window_scores)
 
     def release(until: int) -> None:
-        for first, prob, valid in band.release(until):
+        for first, prob, valid in engine['band'].release(until):
             write(first, prob, valid)
 
     for windows, images, masks in in_background(batches(), prefetch):
@@ -263,22 +231,23 @@ def blended_inference(read: ReadFn,
         if progress is not None:
             progress(len(windows))
     release(height)
-    return dict(counts, band_shape=tuple(band.scores.shape))
+    return dict(counts, band_shape=tuple(engine['band'].scores.shape))
 
 
-def argmax_labels(probs: Tensor, valid: Tensor, nodata: int) -> np.ndarray:
-    """(K, n, W) probabilities and (n, W) mask -> (n, W) uint8 labels with
-    ``nodata`` where not valid; ties go to the lower class, as with
-    ``argmax``."""
-    if probs.device.type == 'cpu':
-        # On CPU a reduction over the outer, strided class axis runs at a
+def argmax_labels(probs, valid, nodata: int) -> np.ndarray:
+    """(K, n, W) probabilities and (n, W) mask (numpy arrays or torch
+    tensors) -> (n, W) uint8 labels with ``nodata`` where not valid, as a
+    numpy array; ties go to the lower class, as with ``argmax``."""
+    ops = array_ops(probs)
+    if ops.on_host:
+        # On a CPU a reduction over the outer, strided class axis runs at a
         # seventh of the speed of K - 1 passes over contiguous planes.
-        best = probs[0].clone()
-        labels = torch.zeros(probs.shape[1:], dtype=torch.uint8)
+        best = ops.astype(probs[0], probs.dtype)
+        labels = ops.zeros(probs.shape[1:], 'uint8')
         for k in range(1, probs.shape[0]):
-            labels.masked_fill_(probs[k] > best, k)
-            torch.maximum(best, probs[k], out=best)
+            ops.fill_where_(labels, probs[k] > best, k)
+            ops.maximum_(best, probs[k])
     else:
-        labels = probs.argmax(dim=0).to(torch.uint8)
+        labels = ops.astype(ops.argmax0(probs), 'uint8')
     labels[~valid] = nodata
-    return labels.cpu().numpy()
+    return ops.numpy(labels)

@@ -1,6 +1,6 @@
 """Where the windows of a large raster go, and how much each pixel of a
 window counts when overlapping predictions are blended."""
-from typing import List, Tuple
+from typing import List, Sequence, Tuple
 
 import numpy as np
 
@@ -98,3 +98,13 @@ def blend_weight(window: Window, raster_size: Tuple[int, int],
     rows = taper_1d(height, row == 0, row + height == raster_size[0])
     cols = taper_1d(width, col == 0, col + width == raster_size[1])
     return np.maximum(np.outer(rows, cols), floor).astype(np.float32)
+
+
+def max_overlap(starts: Sequence[int], window: int) -> int:
+    """The most windows of size ``window`` at ``starts`` (one axis, see
+    :func:`window_starts`) that cover one pixel; the last window, flush
+    with the edge, may add one to ``ceil(window / stride)``."""
+    edges = np.zeros(starts[-1] + window + 1, np.int64)
+    np.add.at(edges, np.asarray(starts), 1)
+    np.add.at(edges, np.asarray(starts) + window, -1)
+    return int(np.cumsum(edges).max())

@@ -19,8 +19,9 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .raster_io import (NUMPY_SUFFIXES, TIFF_SUFFIXES, Window, _partial_path,
-                        raster_shape, read_window, tifffile)
+from .raster_io import (NUMPY_SUFFIXES, TIFF_SUFFIXES, Window,
+                        _commit_partial, _partial_path, raster_shape,
+                        read_window, tifffile)
 
 try:
     import rasterio
@@ -284,7 +285,7 @@ class RasterWriter:
                              f'{self.height} rows written')
         self._flush()
         self._release()
-        os.replace(self.partial, self.path)
+        _commit_partial(self.partial, self.path)
 
     def abort(self) -> None:
         """Drop the temporary file."""
@@ -327,4 +328,4 @@ def write_colour_png(path: str, rgb: np.ndarray) -> None:
                                height=rgb.shape[0], width=rgb.shape[1],
                                count=3, dtype='uint8') as png:
                 png.write(rgb.transpose(2, 0, 1))
-    os.replace(partial, path)
+    _commit_partial(partial, path)

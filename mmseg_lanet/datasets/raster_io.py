@@ -11,6 +11,7 @@ import functools
 import io
 import os
 import os.path as osp
+import secrets
 import struct
 from typing import BinaryIO, Optional, Tuple, Union
 
@@ -134,11 +135,37 @@ def read_raster(path: str) -> np.ndarray:
 
 
 def _partial_path(path: str) -> str:
-    """A sibling name for writing before an atomic rename (keeps the suffix,
-    which OpenCV needs to pick the encoder)."""
+    """A hidden sibling name to write ``path`` under before its atomic
+    rename, unique to this process and call (process id and a random
+    token): two processes writing the same output each write their own
+    file, and the last rename leaves one complete file. It keeps the
+    suffix, which OpenCV needs to pick the encoder. A file of this name
+    left by a killed run is never read: folders are listed without hidden
+    names and outputs are looked for under their final names."""
     folder, base = osp.split(path)
     stem, suffix = osp.splitext(base)
-    return osp.join(folder, f'.{stem}.partial{suffix}')
+    token = f'{os.getpid()}-{secrets.token_hex(4)}'
+    return osp.join(folder, f'.{stem}.partial-{token}{suffix}')
+
+
+def _commit_partial(partial: str, path: str) -> None:
+    """Move a finished ``partial`` file to ``path``, durably: its data
+    reach the disk before the rename (else a power cut can leave an empty
+    or torn file under the final name), and the rename before we return."""
+    fd = os.open(partial, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(partial, path)
+    try:
+        fd = os.open(osp.dirname(path) or '.', os.O_RDONLY)
+    except OSError:  # a platform without directory handles (Windows)
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_raster(path: str, array: np.ndarray) -> None:
@@ -166,7 +193,7 @@ def write_raster(path: str, array: np.ndarray) -> None:
             raise OSError(f'{path}: OpenCV failed to write the PNG')
     else:
         raise ValueError(f'{path}: unsupported output suffix {suffix!r}')
-    os.replace(partial, path)
+    _commit_partial(partial, path)
 
 
 # A window is (row offset, column offset, height, width) in pixels.

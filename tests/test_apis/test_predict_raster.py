@@ -640,3 +640,28 @@ def test_alpha_band_and_internal_mask_give_nodata(tiny_model, rasters, scene,
     spec = InputSpec.from_config(tiny_model.cfg)
     np.testing.assert_allclose(pixels[3], (image[3] - spec.mean[3]) /
                                spec.std[3], rtol=1e-5, atol=1e-5)
+
+
+def test_stale_partial_files_are_not_maps(tiny_model, rasters, tmp_path):
+    """Hidden partial files a killed run left (old fixed name, or another
+    process's unique name) in the input and output folders are neither
+    inputs nor finished maps, and do not stop the run."""
+    from mmseg_lanet.apis.raster_inference import find_rasters
+    folder, out = tmp_path / 'in', tmp_path / 'out'
+    folder.mkdir()
+    out.mkdir()
+    image = folder / 'ortho.tif'
+    image.write_bytes(open(rasters['image'], 'rb').read())
+    stale = ['.ortho.partial.tif', '.ortho.partial-4242-0badc0de.tif',
+             '.ortho_colour.partial-4242-0badc0de.png']
+    for name in stale:
+        (folder / name).write_bytes(b'killed')
+        (out / name).write_bytes(b'killed')
+    assert find_rasters([str(folder)]) == [str(image)]
+    result = predict_raster(tiny_model, str(image), str(out), rasters['dsm'],
+                            PredictOptions(**BOUNDED))
+    assert result['status'] == 'done'
+    assert _labels(result['paths']['labels']).shape == (150, 130)
+    assert sorted(os.listdir(out)) == sorted(
+        stale + ['ortho.tif', 'ortho_colour.png'])
+    assert all((out / name).read_bytes() == b'killed' for name in stale)

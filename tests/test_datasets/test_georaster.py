@@ -177,3 +177,45 @@ def test_alpha_band_and_internal_mask(tmp_path, monkeypatch):
     for path, alpha in ((rgba, 3), (plain, None)):
         with RasterReader(path) as reader:
             assert (reader.alpha, reader.has_mask) == (alpha, False), path
+
+
+def test_partial_names_are_unique_and_made_durable(tmp_path, monkeypatch):
+    """Two writers of one output (two processes mapping the same folder)
+    each write their own hidden file, and the last rename leaves one
+    complete map; each file reaches the disk (fsync) before its rename; a
+    partial file left by a killed run is neither reused nor removed."""
+    path = str(tmp_path / 'labels.tif')
+    stale = {name: tmp_path / name for name in (
+        '.labels.partial.tif', '.labels.partial-99999-0badc0de.tif')}
+    for name, file in stale.items():
+        file.write_bytes(b'killed run')
+    synced = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        synced.append((os.readlink(f'/proc/self/fd/{fd}'),
+                       os.path.exists(path)))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, 'fsync', fsync)
+    first = RasterWriter(path, 30, 20)
+    second = RasterWriter(path, 30, 20)
+    assert first.partial != second.partial
+    for writer in (first, second):
+        assert os.path.basename(writer.partial).startswith(
+            f'.labels.partial-{os.getpid()}-')
+        assert writer.partial.endswith('.tif')
+    first.write(0, np.full((30, 20), 1, np.uint8))
+    second.write(0, np.full((30, 20), 2, np.uint8))
+    first.close()
+    second.close()
+    with rasterio.open(path) as ds:
+        np.testing.assert_array_equal(ds.read(1), np.full((30, 20), 2))
+    # Each partial synced while the final name did not hold it yet, then
+    # the folder (the rename).
+    assert [p for p, _ in synced] == [first.partial, str(tmp_path),
+                                      second.partial, str(tmp_path)]
+    assert synced[0][1] is False
+    assert sorted(os.listdir(tmp_path)) == sorted(['labels.tif', *stale])
+    for file in stale.values():
+        assert file.read_bytes() == b'killed run'

@@ -24,7 +24,8 @@ from ..datasets.isprs_classes import IGNORE_INDEX, ISPRS_PALETTE
 from ..datasets.malloc_tuning import heap_trimmer, map_large_allocations
 from ..datasets.raster_io import TIFF_SUFFIXES
 from ..inference import (argmax_labels, array_ops, blended_inference,
-                         check_blend_settings, plan_windows)
+                         check_blend_settings, check_softmax_head,
+                         plan_windows)
 from .raster_input import InputSpec, RasterInput
 
 try:
@@ -233,6 +234,7 @@ def predict_raster(model,
     """
     options = options or PredictOptions()
     model = as_map_model(model)
+    check_softmax_head(model.num_classes, 'tools/predict.py')
     spec = spec or model.input_spec()
     palette = options.palette or model.palette or ISPRS_PALETTE
     paths = output_paths(image, out_dir, options)
@@ -382,7 +384,9 @@ class RasterInferencer:
                                         self.options.fold_norms)
             if self.options.channels_last:
                 self.model.to(memory_format=torch.channels_last)
-        self.spec = as_map_model(self.model).input_spec()
+        map_model = as_map_model(self.model)
+        check_softmax_head(map_model.num_classes, 'tools/predict.py')
+        self.spec = map_model.input_spec()
 
     def __call__(self, inputs: Union[str, Sequence[str]],
                  out_dir: str,

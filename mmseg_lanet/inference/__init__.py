@@ -8,14 +8,15 @@ segmentors) imports torch.
 """
 from .array_ops import ArrayOps, NumpyOps, array_ops
 from .blended_inference import (argmax_labels, blended_inference,
-                                check_blend_settings, in_background)
+                                check_blend_settings, check_softmax_head,
+                                in_background)
 from .row_band import RowBandAccumulator, band_dtype_for, float16_error_bound
 from .window_plan import (blend_weight, max_overlap, plan_windows,
                           window_starts)
 
 __all__ = [
     'ArrayOps', 'NumpyOps', 'array_ops', 'argmax_labels', 'blended_inference',
-    'check_blend_settings', 'in_background', 'RowBandAccumulator',
+    'check_blend_settings', 'check_softmax_head', 'in_background', 'RowBandAccumulator',
     'band_dtype_for', 'float16_error_bound', 'blend_weight', 'max_overlap',
     'plan_windows', 'window_starts'
 ]

@@ -57,6 +57,28 @@ def check_blend_settings(window: Sequence[int], stride: Sequence[int],
         raise ValueError(f'{floor_name} must be in (0, 1], got {floor:g}')
 
 
+def check_softmax_head(out_channels: int, user: str) -> None:
+    """Raise unless a head of ``out_channels`` gives class probabilities by
+    softmax, as blending windows needs: a one-channel (sigmoid) head would
+    blend a softmax over one channel, 1 everywhere, and predict class 0 at
+    every pixel.
+
+    Args:
+        out_channels (int): The decode head's ``out_channels``.
+        user (str): What blends, as its user knows it (e.g.
+            "model.test_cfg.mode 'blend'").
+
+    Raises:
+        ValueError: For ``out_channels`` below 2.
+    """
+    if out_channels < 2:
+        raise ValueError(
+            f'{user} blends softmax probabilities, which a one-channel '
+            f'(sigmoid) head does not give: decode_head.out_channels is '
+            f'{out_channels}; set out_channels to num_classes, or test with '
+            "mode 'whole' or 'slide'")
+
+
 def in_background(items: Iterable, depth: int) -> Iterator:
     """The items of ``items`` in order, produced up to ``depth`` ahead in
     one background thread (``depth=0``: in the calling thread).

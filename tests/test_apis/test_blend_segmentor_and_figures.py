@@ -135,3 +135,34 @@ def test_bad_test_cfg_named_at_construction(tiny_model, tile, test_cfg,
         assert str(error.value).startswith(message)
     finally:
         tiny_model.test_cfg = ConfigDict(mode='whole')
+
+
+def test_one_channel_head_is_refused_where_windows_are_blended(tmp_path,
+                                                                rasters):
+    """A sigmoid head (out_channels 1) gives no softmax probabilities to
+    blend: a softmax over its one channel is 1 everywhere, so 'blend' and
+    tools/predict.py would predict class 0 at every pixel."""
+    from mmseg.registry import MODELS
+
+    from _raster_helpers import tiny_config
+    from mmseg_lanet.apis import predict_raster
+    cfg = tiny_config(num_classes=2)
+    cfg.model.decode_head.update(out_channels=1, threshold=0.5)
+    blend = dict(mode='blend', crop_size=(64, 64), stride=(48, 48))
+    message = ('blends softmax probabilities, which a one-channel (sigmoid) '
+               'head does not give: decode_head.out_channels is 1; set '
+               "out_channels to num_classes, or test with mode 'whole' or "
+               "'slide'")
+    with pytest.raises(ValueError) as error:
+        MODELS.build(dict(cfg.model, test_cfg=blend))
+    assert str(error.value) == "model.test_cfg.mode 'blend' " + message
+    model = MODELS.build(cfg.model).eval()  # whole mode: MMSeg's threshold
+    model.cfg = cfg
+    model.test_cfg = ConfigDict(blend)  # set after construction
+    with pytest.raises(ValueError, match="model.test_cfg.mode 'blend' "):
+        _inference(model, torch.zeros(1, 5, 64, 64), **blend)
+    with pytest.raises(ValueError) as error:
+        predict_raster(model, rasters['image'], str(tmp_path / 'maps'),
+                       rasters['dsm'])
+    assert str(error.value) == 'tools/predict.py ' + message
+    assert not (tmp_path / 'maps').exists()

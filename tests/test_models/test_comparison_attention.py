@@ -66,7 +66,8 @@ def test_bam_matches_equations(size):
     m_c = batch_norm(mlp(x.mean(dim=(2, 3), keepdim=True), bam.channel_mlp),
                      bam.channel_norm)
     f0, f1, f2, f3 = bam.spatial
-    s = linear(x, f0)
+    # f_0: 1x1 reduction, then norm and ReLU as the authors' SpatialGate.
+    s = batch_norm(linear(x, f0.conv), f0.bn).clamp_min(0)
     for conv_module in (f1, f2):
         conv = conv_module.conv
         s = F.conv2d(s, conv.weight, conv.bias, padding=2, dilation=2)
@@ -106,7 +107,8 @@ def test_glore_matches_equations(size):
     x = torch.randn(2, 16, *size)
     flat = x.flatten(2)  # (n, C, L)
     b = linear(flat, glore.projection)  # (n, N, L)
-    v = linear(flat, glore.state) @ b.transpose(1, 2)  # (n, S, N)
+    # The authors' normalize option: node features are a mean over L.
+    v = linear(flat, glore.state) @ b.transpose(1, 2) / flat.shape[2]
     a_g = glore.adjacency.weight[:, :, 0]  # (N, N)
     laplacian_v = v - (v @ a_g.T + glore.adjacency.bias)  # (I - A_g) V
     z = glore.state_update.weight[:, :, 0] @ laplacian_v.clamp_min(0)
@@ -115,6 +117,35 @@ def test_glore_matches_equations(size):
     out = glore(x)
     assert out.shape == x.shape
     torch.testing.assert_close(out, expected)
+
+
+def test_glore_output_does_not_grow_with_the_area():
+    # Periodic content: every 3 x 5 block is the same, so a per-pixel
+    # operation gives the same output for 1 block and for 8 x 8 blocks; a
+    # sum over positions (no 1 / L) gives 64 times the node features.
+    torch.manual_seed(0)
+    glore = randomise_norms(GlobalReasoning(16))
+    block = torch.randn(1, 16, 3, 5)
+    small, large = glore(block), glore(block.repeat(1, 1, 8, 8))
+    assert large.shape == (1, 16, 24, 40)
+    torch.testing.assert_close(large, small.repeat(1, 1, 8, 8))
+    assert not torch.allclose(small, block, atol=1e-3)  # the unit acts
+    unnormalised = randomise_norms(GlobalReasoning(16, normalize=False))
+    unnormalised.load_state_dict(glore.state_dict())
+    growth = (unnormalised(block.repeat(1, 1, 8, 8))[..., :3, :5] -
+              block).abs().max() / (unnormalised(block) - block).abs().max()
+    assert growth > 10
+
+
+def test_glore_starts_as_the_identity():
+    # The last norm's scale is zero-initialised (the authors' "blocker"),
+    # also after init_weights with a parent init_cfg setting norms to 1.
+    glore = GlobalReasoning(
+        16, init_cfg=dict(type='Constant', val=1, layer='_BatchNorm'))
+    glore.init_weights()
+    assert glore.norm.weight.abs().sum() == 0
+    x = torch.randn(2, 16, 4, 6)
+    torch.testing.assert_close(glore.eval()(x), x)
 
 
 def test_glore_default_graph_size():

@@ -17,9 +17,12 @@ class BottleneckAttention(BaseModule):
     ``M_c(F) = BN(MLP(AvgPool(F)))`` (C x 1 x 1) and the spatial branch
     ``M_s(F) = BN(f_3(f_2(f_1(f_0(F)))))`` (1 x H x W): ``f_0`` a 1x1
     convolution to C / r channels, ``f_1`` and ``f_2`` 3x3 convolutions of
-    dilation d (each followed by norm and activation, as the authors' code),
-    ``f_3`` a 1x1 convolution to one channel. The two maps are broadcast to
-    C x H x W before their sum.
+    dilation d, ``f_3`` a 1x1 convolution to one channel. As in the
+    authors' code (``SpatialGate`` of Jongchan/attention-module), each of
+    ``f_0``, ``f_1`` and ``f_2`` is followed by norm and activation, which
+    the paper's equation leaves implicit; the final BN on the one-channel
+    map is the paper's. The two maps are broadcast to C x H x W before
+    their sum.
 
     Args:
         channels (int): Channels C of the input (and output).
@@ -50,7 +53,8 @@ class BottleneckAttention(BaseModule):
         self.channel_norm = build_norm_layer(norm_cfg, channels)[1]
         hidden = max(1, channels // reduction)
         self.spatial = nn.Sequential(
-            nn.Conv2d(channels, hidden, 1),
+            ConvModule(
+                channels, hidden, 1, norm_cfg=norm_cfg, act_cfg=act_cfg),
             *(ConvModule(
                 hidden,
                 hidden,

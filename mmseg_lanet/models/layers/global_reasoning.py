@@ -17,19 +17,27 @@ class GlobalReasoning(BaseModule):
     With ``X`` the input flattened to L = H x W positions:
 
     1. Projection (eq. 1-2): ``B = theta(X)`` (1x1 convolution, N x L) and
-       the node features ``V = phi(X) B^T`` (S x N), ``phi`` a 1x1
-       convolution to S state channels.
+       the node features ``V = phi(X) B^T / L`` (S x N), ``phi`` a 1x1
+       convolution to S state channels. The division by L is the
+       ``normalize`` option of the authors' code: without it V is a sum
+       over positions and grows with the input's area (a 6000 x 6000 test
+       tile has over 100 times the positions of a 512 x 512 training crop,
+       and overflows float16 under AMP); with it V is a mean.
     2. Graph convolution (eq. 3): ``Z = W_g ReLU((I - A_g) V)`` with the
        adjacency ``A_g`` a learned N x N linear map over nodes (with bias)
        and ``W_g`` a learned S x S linear map over states.
     3. Reverse projection: ``Y = Z B`` (S x L), a 1x1 convolution back to C
-       channels, a norm layer, and the residual ``X + ...``.
+       channels, a norm layer, and the residual ``X + ...``. The norm's
+       scale starts at zero (the authors' "blocker", zero-initialised), so
+       a new unit is the identity and a pretrained network's features pass
+       unchanged until the unit has learned something.
 
     Args:
         channels (int): Channels C of the input (and output).
         state_channels (int, optional): S. Default: ``channels // 2``
             (the authors' 2 x num_mid with num_mid = C / 4).
         num_nodes (int, optional): N. Default: ``channels // 4``.
+        normalize (bool): Divide the node features by L. Default: True.
         norm_cfg (dict): Norm after the extension convolution. Default: BN.
         init_cfg (dict, optional): Initialization config.
 
@@ -42,6 +50,7 @@ class GlobalReasoning(BaseModule):
                  channels: int,
                  state_channels: Optional[int] = None,
                  num_nodes: Optional[int] = None,
+                 normalize: bool = True,
                  norm_cfg: ConfigType = dict(type='BN'),
                  init_cfg: OptConfigType = None):
         super().__init__(init_cfg)
@@ -59,6 +68,15 @@ class GlobalReasoning(BaseModule):
                                       bias=False)
         self.extend = nn.Conv2d(state_channels, channels, 1, bias=False)
         self.norm = build_norm_layer(norm_cfg, channels)[1]
+        self.normalize = normalize
+        nn.init.zeros_(self.norm.weight)
+
+    def init_weights(self) -> None:
+        """Initialise as configured, then zero the norm's scale again: a
+        parent's ``init_cfg`` (e.g. constant 1 on every norm layer) is
+        applied before its children's ``init_weights``."""
+        super().init_weights()
+        nn.init.zeros_(self.norm.weight)
 
     def forward(self, x: Tensor) -> Tensor:
         """Reason over a graph of ``num_nodes`` nodes and add it to ``x``."""
@@ -66,6 +84,8 @@ class GlobalReasoning(BaseModule):
         states = self.state(x).flatten(2)  # (n, S, L)
         projection = self.projection(x).flatten(2)  # (n, N, L)
         nodes = states @ projection.transpose(1, 2)  # (n, S, N)
+        if self.normalize:
+            nodes = nodes / states.shape[2]
         # (I - A_g) V: the adjacency mixes nodes, so it acts on V^T.
         nodes = nodes - self.adjacency(nodes.transpose(1, 2)).transpose(1, 2)
         nodes = self.state_update(nodes.relu())

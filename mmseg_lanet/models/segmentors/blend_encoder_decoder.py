@@ -6,16 +6,22 @@ from torch import Tensor
 
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
-from ...inference import blended_inference, check_blend_settings
+from ...inference import (blended_inference, check_blend_settings,
+                          check_softmax_head)
 from ...inference.torch_predict import segmentor_logits, softmax_predictor
 
 TEST_MODES = ('whole', 'slide', 'blend')
 
 
-def check_test_cfg(test_cfg: Optional[dict]) -> Optional[tuple]:
+def check_test_cfg(test_cfg: Optional[dict],
+                   out_channels: int) -> Optional[tuple]:
     """Raise, naming the key, unless ``test_cfg`` is a mode this segmentor
     runs with the settings it needs: at the model's construction, before a
     test image is loaded, rather than at the first window.
+
+    Args:
+        test_cfg (dict, optional): The model's ``test_cfg``.
+        out_channels (int): Its decode head's ``out_channels``.
 
     Returns:
         tuple | None: For 'blend', its (crop_size, stride, batch_size,
@@ -23,9 +29,10 @@ def check_test_cfg(test_cfg: Optional[dict]) -> Optional[tuple]:
         None for MMSeg's modes.
 
     Raises:
-        ValueError: An unknown ``mode``; for 'blend', a missing
-            ``crop_size`` or ``stride``, a stride beyond the crop, a
-            ``batch_size`` below 1 or a ``floor`` outside (0, 1].
+        ValueError: An unknown ``mode``; for 'blend', a one-channel head
+            (:func:`check_softmax_head`), a missing ``crop_size`` or
+            ``stride``, a stride beyond the crop, a ``batch_size`` below 1
+            or a ``floor`` outside (0, 1].
     """
     cfg = test_cfg or {}
     mode = cfg.get('mode', 'whole')
@@ -34,6 +41,7 @@ def check_test_cfg(test_cfg: Optional[dict]) -> Optional[tuple]:
                          f'got {mode!r}')
     if mode != 'blend':
         return None
+    check_softmax_head(out_channels, "model.test_cfg.mode 'blend'")
     missing = [k for k in ('crop_size', 'stride') if cfg.get(k) is None]
     if missing:
         raise ValueError(f"model.test_cfg.{missing[0]} is needed by mode "
@@ -72,12 +80,12 @@ class BlendEncoderDecoder(EncoderDecoder):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        check_test_cfg(self.test_cfg)
+        check_test_cfg(self.test_cfg, self.out_channels)
 
     def inference(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
         """Segmentation scores of a batch (see class doc), (N, K, H, W)."""
         # test_cfg may have been set after construction.
-        settings = check_test_cfg(self.test_cfg)
+        settings = check_test_cfg(self.test_cfg, self.out_channels)
         if settings is None:
             return super().inference(inputs, batch_img_metas)
         predict = softmax_predictor(segmentor_logits(self))

@@ -1,7 +1,31 @@
-"""Install mmseg-lanet: ``pip install -e .[tests]`` (see README for mmcv)."""
+"""Install mmseg-lanet: ``bash tools/install.sh`` (the OpenMMLab stack, mmcv
+built from source, and ``pip install -e .[tests]``), or ``pip install
+.[deploy]`` for maps from an exported ONNX model without torch."""
 import os.path as osp
 
 from setuptools import find_packages, setup
+
+
+# The OpenMMLab stack: training, testing and maps with PyTorch.
+MMSEG_REQUIRES = [
+    'torch>=2.0',
+    # The compiled mmcv (mmseg imports mmcv.ops); mmcv-lite is not enough.
+    'mmcv>=2.0.0,<2.2.0',
+    'mmengine>=0.10.0,<0.11.0',
+    'mmsegmentation>=1.2.0,<1.3.0',
+    # mmseg imports these at start-up without declaring them.
+    'ftfy',
+    'regex',
+    'tifffile',
+    'tqdm',
+    # Figures (tools/analysis_tools/branch_figure.py, confusion matrix).
+    'matplotlib',
+    # mmengine's `mmseg::` config lookup needs pkg_resources
+    # (removed in setuptools 82).
+    'setuptools>=77,<82',
+]
+# Maps from an exported ONNX model, without torch.
+DEPLOY_REQUIRES = ['onnxruntime>=1.16', 'rasterio>=1.3']
 
 
 def read_version():
@@ -21,29 +45,19 @@ setup(
     license='Apache-2.0',
     packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
     python_requires='>=3.8',
-    install_requires=[
-        'torch>=2.0',
-        # The compiled mmcv (mmseg imports mmcv.ops); mmcv-lite is not enough.
-        'mmcv>=2.0.0,<2.2.0',
-        'mmengine>=0.10.0,<0.11.0',
-        'mmsegmentation>=1.2.0,<1.3.0',
-        # mmseg imports these at start-up without declaring them.
-        'ftfy',
-        'regex',
-        'numpy',
-        'tifffile',
-        'tqdm',
-        # Figures (tools/analysis_tools/branch_figure.py, confusion matrix).
-        'matplotlib',
-        # mmengine's `mmseg::` config lookup needs pkg_resources
-        # (removed in setuptools 82).
-        'setuptools>=77,<82',
-    ],
+    # Maps from an exported ONNX model need numpy only (plus the deploy
+    # extra); training, testing and PyTorch maps need the OpenMMLab stack
+    # (the mmseg extra; tools/install.sh installs it, building mmcv).
+    install_requires=['numpy'],
     extras_require={
+        'mmseg': MMSEG_REQUIRES,
+        # Maps without torch: tools/predict.py model.onnx (onnxruntime) on
+        # georeferenced rasters (rasterio).
+        'deploy': DEPLOY_REQUIRES,
         # Georeferenced rasters for tools/predict.py (CRS, transform,
         # nodata, tiled compressed GeoTIFF output).
         'geo': ['rasterio>=1.3'],
-        'tests': ['pytest>=7', 'rasterio>=1.3'],
+        'tests': MMSEG_REQUIRES + DEPLOY_REQUIRES + ['pytest>=7', 'onnx'],
     },
     zip_safe=False,
 )

@@ -1,0 +1,230 @@
+"""Class probabilities of windows from an exported ONNX model run by
+onnxruntime: numpy in, numpy out, no torch (``pip install
+mmseg-lanet[deploy]``).
+
+The model file is written by ``tools/deployment/export_onnx.py``: its graph
+takes the raw bands (``bands``, float32 (N, C, H, W), the config's band
+order, values as stored) and normalises them itself, returns ``logits``
+float32 (N, K, H, W) at the input size, and carries what a map needs under
+the metadata key ``mmseg_lanet`` (JSON: bands, their raw mean and std,
+classes, palette, window and stride, nDSM rule...).
+"""
+import contextlib
+import json
+import os.path as osp
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from .blended_inference import PredictFn
+
+METADATA_KEY = 'mmseg_lanet'
+INPUT_NAME, OUTPUT_NAME = 'bands', 'logits'
+
+
+def softmax_(logits: np.ndarray) -> np.ndarray:
+    """Softmax over axis 1, in place; returns ``logits``."""
+    np.subtract(logits, logits.max(1, keepdims=True), out=logits)
+    np.exp(logits, out=logits)
+    logits /= logits.sum(1, keepdims=True)
+    return logits
+
+
+def _first_line(err: BaseException) -> str:
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return lines[0] if lines else type(err).__name__
+
+
+class OnnxSegmentor:
+    """An exported LANet opened in onnxruntime, with its metadata.
+
+    Args:
+        path (str): The ``.onnx`` file.
+        threads (int, optional): onnxruntime's intra-op threads; None:
+            its default (all cores).
+        providers (Sequence[str], optional): Execution providers; None:
+            the CPU's.
+
+    Attributes:
+        metadata (dict): The file's ``mmseg_lanet`` metadata.
+        num_classes (int): K, classes the model predicts.
+
+    Raises:
+        FileNotFoundError: No such file.
+        ValueError: Naming the file: not an ONNX model onnxruntime can run
+            (its opset or an operator unsupported here), no ``mmseg_lanet``
+            metadata (not exported by this package), or inputs and outputs
+            other than ``bands`` and ``logits``.
+    """
+
+    def __init__(self, path: str, threads: Optional[int] = None,
+                 providers: Optional[Sequence[str]] = None) -> None:
+        try:
+            import onnxruntime
+        except ImportError as err:
+            raise ImportError(
+                f'{path}: predicting with an ONNX model needs onnxruntime '
+                '(pip install mmseg-lanet[deploy])') from err
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'ONNX model not found: {path}')
+        options = onnxruntime.SessionOptions()
+        if threads is not None:
+            options.intra_op_num_threads = threads
+        try:
+            self.session = onnxruntime.InferenceSession(
+                path, options, providers=list(providers or
+                                              ['CPUExecutionProvider']))
+        except Exception as err:  # onnxruntime's own exception types
+            raise ValueError(
+                f'{path}: onnxruntime {onnxruntime.__version__} cannot run '
+                f'this model: {_first_line(err)}') from None
+        self.path = path
+        self.metadata = self._read_metadata()
+        self.num_classes = int(self.metadata['num_classes'])
+        self.palette = self.metadata.get('palette')
+
+    # The map model of mmseg_lanet.apis.predict_raster: numpy on the host.
+    device = None
+
+    def _read_metadata(self) -> Dict:
+        path, session = self.path, self.session
+        text = session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
+        if text is None:
+            raise ValueError(
+                f'{path}: no {METADATA_KEY!r} metadata: not a model exported '
+                'by tools/deployment/export_onnx.py (its bands, their '
+                'statistics and classes are unknown)')
+        try:
+            metadata = json.loads(text)
+        except ValueError as err:
+            raise ValueError(f'{path}: its {METADATA_KEY!r} metadata is not '
+                             f'JSON: {err}') from None
+        inputs = [i.name for i in session.get_inputs()]
+        outputs = [o.name for o in session.get_outputs()]
+        if inputs != [INPUT_NAME] or OUTPUT_NAME not in outputs:
+            raise ValueError(
+                f'{path}: takes {inputs} and gives {outputs}; a map needs one '
+                f'input {INPUT_NAME!r} and an output {OUTPUT_NAME!r}')
+        missing = [key for key in ('bands', 'mean', 'std', 'num_classes')
+                   if key not in metadata]
+        if missing:
+            raise ValueError(f'{path}: its {METADATA_KEY!r} metadata lacks '
+                             f'{", ".join(missing)}')
+        return metadata
+
+    def input_spec(self):
+        """What the graph takes (:class:`~mmseg_lanet.apis.InputSpec`, raw
+        bands): its bands in order and the raw mean and std it normalises
+        them with (nodata pixels are given the mean).
+
+        Raises:
+            ValueError: A model whose heights are normalised per tile
+                (``NormalizeDSM('per_tile')``): their statistics are the
+                raster's, which the graph does not see.
+        """
+        from ..apis.raster_input import InputSpec
+        meta = self.metadata
+        ndsm = meta.get('ndsm') or {}
+        if ndsm.get('mode') == 'per_tile':
+            raise ValueError(
+                f'{self.path}: its heights are normalised per tile '
+                "(NormalizeDSM mode='per_tile'), which an exported graph "
+                'cannot do; export a model trained with global height '
+                'statistics, or predict with its config and checkpoint')
+        bands = tuple(meta['bands'])
+        if not len(bands) == len(meta['mean']) == len(meta['std']):
+            raise ValueError(
+                f'{self.path}: its metadata gives {len(bands)} bands '
+                f'{bands} but {len(meta["mean"])} means and '
+                f'{len(meta["std"])} stds')
+        return InputSpec(bands, [float(m) for m in meta['mean']],
+                         [float(s) for s in meta['std']],
+                         ndsm.get('mode'), ndsm.get('mean'), ndsm.get('std'),
+                         raw=True)
+
+    @property
+    def input_shape(self) -> List[Optional[int]]:
+        """The graph's input (N, C, H, W), None for a dynamic axis."""
+        return [d if isinstance(d, int) else None
+                for d in self.session.get_inputs()[0].shape]
+
+    def check_window(self, window: Sequence[int]) -> None:
+        """Raise unless the graph takes windows of ``window`` (h, w): a
+        graph exported with a fixed size takes that size only."""
+        fixed = self.input_shape[2:]
+        if any(f is not None and f != w for f, w in zip(fixed, window)):
+            raise ValueError(
+                f'{self.path}: takes windows of {fixed[0]} x {fixed[1]} '
+                f'only (exported with a fixed size), not {window[0]} x '
+                f'{window[1]}; predict in windows of that size (--window '
+                f'{fixed[0]} {fixed[1]}, --mode bounded) or export it with '
+                'dynamic sizes')
+
+    def logits(self, windows: np.ndarray) -> np.ndarray:
+        """(N, C, h, w) raw bands -> (N, K, h, w) float32 logits.
+
+        A graph exported with a fixed batch size n runs the windows n at a
+        time, the last batch padded with copies of its last window.
+        """
+        self.check_window(windows.shape[2:])
+        windows = np.ascontiguousarray(windows, np.float32)
+        batch = self.input_shape[0]
+        if batch is None or batch == len(windows):
+            return self.session.run([OUTPUT_NAME],
+                                    {INPUT_NAME: windows})[0]
+        outputs = []
+        for start in range(0, len(windows), batch):
+            part = windows[start:start + batch]
+            padded = np.concatenate(
+                [part, np.repeat(part[-1:], batch - len(part), 0)])
+            outputs.append(self.session.run(
+                [OUTPUT_NAME], {INPUT_NAME: padded})[0][:len(part)])
+        return np.concatenate(outputs)
+
+    def class_names(self) -> Optional[Sequence[str]]:
+        """The metadata's classes (else ISPRS's for 6 classes, else None)."""
+        from ..datasets.isprs_classes import known_class_names
+        return known_class_names(self.metadata.get('classes'),
+                                 self.num_classes)
+
+    def running(self, whole: bool):
+        return contextlib.nullcontext()
+
+    def predictor(self, options=None, flip: bool = False) -> PredictFn:
+        """Class probabilities of a batch of windows, with optional flip
+        test-time augmentation (as :func:`~.torch_predict.softmax_predictor`:
+        the windows as they are and flipped horizontally and vertically,
+        each flip undone, probabilities averaged).
+
+        Args:
+            options (PredictOptions, optional): Its ``tta`` sets ``flip``;
+                ``amp`` and ``channels_last`` are PyTorch's (refused).
+            flip (bool): Without ``options``: flip TTA. Defaults to False.
+
+        Returns:
+            callable: (N, C, h, w) raw bands -> (N, K, h, w) float32
+            probabilities, numpy arrays.
+        """
+        if options is not None:
+            torch_only = [name for name in ('amp', 'channels_last',
+                                            'fold_norms')
+                          if getattr(options, name)]
+            if torch_only:
+                raise ValueError(
+                    f'{self.path}: {", ".join(torch_only)} apply to PyTorch '
+                    'models, not to an ONNX model')
+            flip = options.tta
+        axes = [None, 3, 2] if flip else [None]
+
+        def predict(windows: np.ndarray) -> np.ndarray:
+            probs = None
+            for axis in axes:
+                flipped = windows if axis is None else np.flip(windows, axis)
+                scores = softmax_(self.logits(flipped))
+                if axis is not None:
+                    scores = np.flip(scores, axis)
+                probs = scores if probs is None else np.add(probs, scores,
+                                                            out=probs)
+            return probs if len(axes) == 1 else probs / len(axes)
+
+        return predict

@@ -57,6 +57,9 @@ setup(
         # Georeferenced rasters for tools/predict.py (CRS, transform,
         # nodata, tiled compressed GeoTIFF output).
         'geo': ['rasterio>=1.3'],
+        # tools/deployment/export_onnx.py: onnx writes the file's metadata,
+        # onnxruntime checks the graph against PyTorch.
+        'export': MMSEG_REQUIRES + ['onnx>=1.14', 'onnxruntime>=1.16'],
         'tests': MMSEG_REQUIRES + DEPLOY_REQUIRES + ['pytest>=7', 'onnx'],
     },
     zip_safe=False,

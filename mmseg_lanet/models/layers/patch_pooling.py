@@ -11,11 +11,17 @@ Vaihingen tiles at stride 4): patches are laid out from the top-left corner,
 partial and its descriptor is the mean of the pixels it does contain (no
 zero padding enters the mean). A window larger than the map covers the
 whole map, so every map, down to 1 x 1, has at least one descriptor.
+
+While the model is traced for export, the same computations run in the
+shape-derived form of :mod:`.traced_pooling`, so that an exported graph
+takes any input size.
 """
 from typing import Sequence, Tuple, Union
 
 import torch.nn.functional as F
 from torch import Tensor
+
+from . import traced_pooling
 
 #: How descriptors are pooled.
 #: ``'patch'``: non-overlapping ``h_p x w_p`` patches (paper, eq. 1 and 3).
@@ -83,6 +89,8 @@ def pool_descriptors(x: Tensor, window: Tuple[int, int],
         ``(max(1, H // h_p), max(1, W // w_p))`` for ``'adaptive'`` and
         ``(H, W)`` for ``'sliding'``.
     """
+    if mode in ('patch', 'adaptive') and traced_pooling.exporting():
+        return traced_pooling.pool_descriptors(x, window, mode)
     if mode == 'patch':
         kernel = patch_kernel(x.shape[-2:], window)
         # With zero padding, ceil_mode's partial last window is divided by
@@ -153,7 +161,9 @@ def upsample_attention(attention: Tensor,
     Returns:
         Tensor: Attention map, shape (N, C, H_t, W_t).
     """
-    target_size = tuple(int(s) for s in target_size)
+    traced = traced_pooling.exporting()
+    # Traced sizes stay symbolic: no int() and no comparison of sizes.
+    target_size = tuple(target_size if traced else map(int, target_size))
     if mode == 'bilinear':
         return F.interpolate(
             attention,
@@ -163,6 +173,9 @@ def upsample_attention(attention: Tensor,
     if mode != 'patch':
         raise ValueError(
             f'upsample mode must be one of {UPSAMPLE_MODES}, got {mode!r}')
+    if traced:
+        return traced_pooling.upsample_patches(attention, source_size,
+                                               target_size, window, pool_mode)
     source_size = tuple(int(s) for s in source_size)
     if pool_mode == 'patch':
         attention = spread_patches(attention, source_size,

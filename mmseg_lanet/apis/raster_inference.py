@@ -4,8 +4,9 @@ one raster, :class:`RasterInferencer` for a model and many rasters.
 Who runs the model does not matter here: a *map model* gives
 ``input_spec()`` (:class:`InputSpec`), ``num_classes``, ``class_names()``,
 ``palette`` (None: ISPRS's), ``device`` (None: numpy arrays on the host),
-``predictor(options)`` (a batch of windows -> probabilities, as
-:class:`PredictOptions` say) and ``running(whole)`` (a context to predict
+``predictor(options, source)`` (a batch of windows of the
+:class:`RasterInput` ``source`` -> probabilities, as :class:`PredictOptions`
+say) and ``running(whole)`` (a context to predict
 in). A PyTorch segmentor is one through
 :class:`~mmseg_lanet.inference.torch_predict.TorchSegmentor`, an exported
 ONNX model through :class:`~mmseg_lanet.inference.onnx_predict.OnnxSegmentor`.
@@ -266,7 +267,7 @@ def predict_raster(model,
             total = sum(map(len, plan_windows(*size, window, stride)))
             bar = tqdm(total=total, desc=osp.basename(image), unit='window',
                        leave=False, disable=not progress)
-            predict = model.predictor(options)
+            predict = model.predictor(options, source)
             with bar, model.running(whole):
                 counts = blended_inference(
                     source.read, predict, sink, size, num_classes, window,

@@ -32,8 +32,9 @@ class InputSpec:
         dsm_min_std (float): Its floor on the per-tile std.
         raw (bool): The model normalises its input itself (an exported
             ONNX graph): windows are given as stored, ``mean`` and ``std``
-            are what the model applies to them, and nodata pixels hold
-            ``mean`` (0 once normalised).
+            are what the model applies to them (for heights normalised per
+            tile: after the raster's height statistics), and nodata pixels
+            hold the value it normalises to 0.
     """
     bands: Tuple[str, ...]
     mean: List[float]
@@ -145,6 +146,7 @@ class RasterInput:
             if spec.eight_bit and self.image.dtype.kind == 'f':
                 self._check_eight_bit_colours(image)
             self.dsm_stats = self._dsm_stats()
+            self.nodata_fill = self._nodata_fill()
             self._check_height_level(dsm or image)
         except BaseException:
             self.close()
@@ -302,9 +304,23 @@ class RasterInput:
         # normalised, MMSeg's padding value) they do not. Every non-finite
         # value is at a nodata pixel.
         if valid is not None and not valid.all():
-            out[:, ~valid] = (np.asarray(self.spec.mean, np.float32)[:, None]
-                              if self.spec.raw else 0.)
+            out[:, ~valid] = self.nodata_fill[:, None]
         return out, valid
+
+    def _nodata_fill(self) -> np.ndarray:
+        """Per band, the value of a nodata pixel in the model's input: the
+        one the model normalises to 0 (its band mean), so 0 for normalised
+        input and the raw mean for a ``raw`` spec (for heights normalised
+        per tile, the mean of this raster's heights plus the spec's mean
+        times their std)."""
+        spec = self.spec
+        if not spec.raw:
+            return np.zeros(len(spec.bands), np.float32)
+        fill = np.asarray(spec.mean, np.float64)
+        if spec.dsm_mode == 'per_tile':
+            mean, std = self.dsm_stats
+            fill[spec.height_index] = mean + fill[spec.height_index] * std
+        return fill.astype(np.float32)
 
     def _heights_valid(self, heights: np.ndarray) -> np.ndarray:
         """Heights that are finite and not the height raster's nodata."""

@@ -19,7 +19,7 @@ import numpy as np
 from .blended_inference import PredictFn
 
 METADATA_KEY = 'mmseg_lanet'
-INPUT_NAME, OUTPUT_NAME = 'bands', 'logits'
+INPUT_NAME, HEIGHT_STATS_NAME, OUTPUT_NAME = 'bands', 'height_stats', 'logits'
 
 
 def softmax_(logits: np.ndarray) -> np.ndarray:
@@ -101,7 +101,8 @@ class OnnxSegmentor:
                              f'JSON: {err}') from None
         inputs = [i.name for i in session.get_inputs()]
         outputs = [o.name for o in session.get_outputs()]
-        if inputs != [INPUT_NAME] or OUTPUT_NAME not in outputs:
+        if inputs not in ([INPUT_NAME], [INPUT_NAME, HEIGHT_STATS_NAME]) \
+                or OUTPUT_NAME not in outputs:
             raise ValueError(
                 f'{path}: takes {inputs} and gives {outputs}; a map needs one '
                 f'input {INPUT_NAME!r} and an output {OUTPUT_NAME!r}')
@@ -114,33 +115,28 @@ class OnnxSegmentor:
 
     def input_spec(self):
         """What the graph takes (:class:`~mmseg_lanet.apis.InputSpec`, raw
-        bands): its bands in order and the raw mean and std it normalises
-        them with (nodata pixels are given the mean).
-
-        Raises:
-            ValueError: A model whose heights are normalised per tile
-                (``NormalizeDSM('per_tile')``): their statistics are the
-                raster's, which the graph does not see.
-        """
+        bands): its bands in order, the raw mean and std it normalises them
+        with, and its height rule (for 'per_tile', the height band's
+        statistics after the raster's, which :meth:`predictor` passes in
+        as ``height_stats``)."""
         from ..apis.raster_input import InputSpec
         meta = self.metadata
-        ndsm = meta.get('ndsm') or {}
-        if ndsm.get('mode') == 'per_tile':
-            raise ValueError(
-                f'{self.path}: its heights are normalised per tile '
-                "(NormalizeDSM mode='per_tile'), which an exported graph "
-                'cannot do; export a model trained with global height '
-                'statistics, or predict with its config and checkpoint')
-        bands = tuple(meta['bands'])
-        if not len(bands) == len(meta['mean']) == len(meta['std']):
+        bands, mean, std = tuple(meta['bands']), meta['mean'], meta['std']
+        if not len(bands) == len(mean) == len(std):
             raise ValueError(
                 f'{self.path}: its metadata gives {len(bands)} bands '
-                f'{bands} but {len(meta["mean"])} means and '
-                f'{len(meta["std"])} stds')
-        return InputSpec(bands, [float(m) for m in meta['mean']],
-                         [float(s) for s in meta['std']],
-                         ndsm.get('mode'), ndsm.get('mean'), ndsm.get('std'),
-                         raw=True)
+                f'{bands} but {len(mean)} means and {len(std)} stds')
+        mean, std = list(mean), list(std)
+        ndsm = meta.get('ndsm') or {}
+        mode = ndsm.get('mode')
+        if mode == 'per_tile':
+            height = bands.index(ndsm['band'])
+            mean[height], std[height] = ndsm['then_mean'], ndsm['then_std']
+        return InputSpec(bands, [float(m) for m in mean],
+                         [float(s) for s in std],
+                         mode if mode in ('global', 'per_tile') else None,
+                         ndsm.get('mean'), ndsm.get('std'),
+                         ndsm.get('min_std') or 1.0, raw=True)
 
     @property
     def input_shape(self) -> List[Optional[int]]:
@@ -160,25 +156,38 @@ class OnnxSegmentor:
                 f'{fixed[0]} {fixed[1]}, --mode bounded) or export it with '
                 'dynamic sizes')
 
-    def logits(self, windows: np.ndarray) -> np.ndarray:
+    def logits(self, windows: np.ndarray,
+               height_stats: Optional[Sequence[float]] = None) -> np.ndarray:
         """(N, C, h, w) raw bands -> (N, K, h, w) float32 logits.
 
         A graph exported with a fixed batch size n runs the windows n at a
         time, the last batch padded with copies of its last window.
+
+        Args:
+            windows (np.ndarray): Raw bands.
+            height_stats (Sequence[float], optional): The raster's height
+                mean and (floored) std, for a graph that normalises heights
+                per tile (input ``height_stats``).
         """
         self.check_window(windows.shape[2:])
+        feeds = {}
+        if len(self.session.get_inputs()) > 1:
+            if height_stats is None:
+                raise ValueError(f'{self.path}: normalises heights per tile'
+                                 ' and needs the raster\'s height statistics')
+            feeds[HEIGHT_STATS_NAME] = np.asarray(height_stats, np.float32)
         windows = np.ascontiguousarray(windows, np.float32)
         batch = self.input_shape[0]
         if batch is None or batch == len(windows):
             return self.session.run([OUTPUT_NAME],
-                                    {INPUT_NAME: windows})[0]
+                                    {INPUT_NAME: windows, **feeds})[0]
         outputs = []
         for start in range(0, len(windows), batch):
             part = windows[start:start + batch]
             padded = np.concatenate(
                 [part, np.repeat(part[-1:], batch - len(part), 0)])
             outputs.append(self.session.run(
-                [OUTPUT_NAME], {INPUT_NAME: padded})[0][:len(part)])
+                [OUTPUT_NAME], {INPUT_NAME: padded, **feeds})[0][:len(part)])
         return np.concatenate(outputs)
 
     def class_names(self) -> Optional[Sequence[str]]:
@@ -190,7 +199,8 @@ class OnnxSegmentor:
     def running(self, whole: bool):
         return contextlib.nullcontext()
 
-    def predictor(self, options=None, flip: bool = False) -> PredictFn:
+    def predictor(self, options=None, source=None,
+                  flip: bool = False) -> PredictFn:
         """Class probabilities of a batch of windows, with optional flip
         test-time augmentation (as :func:`~.torch_predict.softmax_predictor`:
         the windows as they are and flipped horizontally and vertically,
@@ -198,7 +208,11 @@ class OnnxSegmentor:
 
         Args:
             options (PredictOptions, optional): Its ``tta`` sets ``flip``;
-                ``amp`` and ``channels_last`` are PyTorch's (refused).
+                ``amp``, ``channels_last`` and ``fold_norms`` are PyTorch's
+                (refused).
+            source (RasterInput, optional): The raster predicted, whose
+                height statistics (``dsm_stats``) a graph normalising
+                heights per tile takes.
             flip (bool): Without ``options``: flip TTA. Defaults to False.
 
         Returns:
@@ -215,12 +229,13 @@ class OnnxSegmentor:
                     'models, not to an ONNX model')
             flip = options.tta
         axes = [None, 3, 2] if flip else [None]
+        height_stats = getattr(source, 'dsm_stats', None)
 
         def predict(windows: np.ndarray) -> np.ndarray:
             probs = None
             for axis in axes:
                 flipped = windows if axis is None else np.flip(windows, axis)
-                scores = softmax_(self.logits(flipped))
+                scores = softmax_(self.logits(flipped, height_stats))
                 if axis is not None:
                     scores = np.flip(scores, axis)
                 probs = scores if probs is None else np.add(probs, scores,

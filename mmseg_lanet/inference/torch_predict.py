@@ -120,9 +120,9 @@ class TorchSegmentor:
         meta = getattr(self.model, 'dataset_meta', None) or {}
         return known_class_names(meta.get('classes'), self.num_classes)
 
-    def predictor(self, options) -> PredictFn:
+    def predictor(self, options, source=None) -> PredictFn:
         """:func:`softmax_predictor` with the options' ``tta``, ``amp`` and
-        ``channels_last``."""
+        ``channels_last`` (the windows of ``source`` come normalised)."""
         return softmax_predictor(
             segmentor_logits(self.model, options.channels_last), options.tta,
             options.amp)

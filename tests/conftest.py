@@ -11,3 +11,23 @@ def sample_data_root(tmp_path_factory):
     for dataset in ('potsdam', 'vaihingen'):
         make_sample_data(dataset, root, seed=0, progress=False)
     return root
+
+
+@pytest.fixture(scope='session')
+def damage_tile():
+    """``damage(path, tile)``: overwrite the compressed bytes of a TIFF's
+    ``tile``-th block (row-major) with noise, as a failed download or a
+    full disk leaves them; the header stays intact."""
+    import numpy as np
+    import tifffile
+
+    def damage(path, tile):
+        with tifffile.TiffFile(str(path)) as tif:
+            offset = tif.pages[0].dataoffsets[tile]
+            size = tif.pages[0].databytecounts[tile]
+        noise = np.random.default_rng(tile).integers(0, 256, size, np.uint8)
+        with open(str(path), 'r+b') as f:
+            f.seek(offset)
+            f.write(noise.tobytes())
+
+    return damage

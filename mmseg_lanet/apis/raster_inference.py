@@ -12,6 +12,7 @@ in). A PyTorch segmentor is one through
 ONNX model through :class:`~mmseg_lanet.inference.onnx_predict.OnnxSegmentor`.
 """
 import contextlib
+import logging
 import math
 import os
 import os.path as osp
@@ -51,6 +52,10 @@ except ImportError:  # not in the deploy extra: no progress bars
             pass
 
 
+# The lines of a run over rasters (one per raster, a summary): the tool
+# prints them; a library user sees the failures (Python's last resort
+# handler) unless a handler is set.
+logger = logging.getLogger(__name__)
 # Peak memory of whole-raster inference per pixel, measured for LANet R50
 # on CPU (6000 x 6000 x 5: 8.7 GiB); `mode='auto'` predicts a raster whole
 # when pixels x this fits the budget.
@@ -396,16 +401,77 @@ class RasterInferencer:
         """Predict every raster of ``inputs`` (files or folders) into
         ``out_dir`` (see :func:`predict_raster`); finished ones are skipped.
 
+        A raster that cannot be predicted (a damaged file, heights off its
+        grid...) is reported in one line and the others go on
+        (:meth:`predict_one`); the last line logged sums up the run
+        (:func:`summary_line`).
+
         Returns:
-            list[dict]: One result per raster, with its ``image``.
+            list[dict]: One result per raster, with its ``image``; status
+            'done', 'skipped' or 'failed' (then with its ``error``).
         """
         images = find_rasters([inputs] if isinstance(inputs, str) else inputs)
         heights = match_height_rasters(images, dsm)
         check_no_overwrite(images, heights, out_dir, self.options)
-        results = []
-        for image, height in tqdm(list(zip(images, heights)), unit='raster',
-                                  disable=not progress or len(images) < 2):
-            result = predict_raster(self.model, image, out_dir, height,
-                                    self.options, self.spec, progress)
-            results.append(dict(result, image=image))
+        results = [
+            self.predict_one(image, out_dir, height, progress)
+            for image, height in tqdm(list(zip(images, heights)),
+                                      unit='raster',
+                                      disable=not progress or len(images) < 2)
+        ]
+        logger.info(summary_line(results))
         return results
+
+    def predict_one(self, image: str, out_dir: str,
+                    dsm: Optional[str] = None,
+                    progress: bool = False) -> dict:
+        """Predict one raster (:func:`predict_raster`) and log its outcome
+        in one line; an error of that raster is logged, not raised.
+
+        Only ``KeyboardInterrupt`` and the like stop the caller's loop: an
+        error of one input (bad bands, a damaged block, a height raster
+        that does not fit, memory for a whole-raster pass) says nothing
+        about the next one. Its outputs are left unfinished, under
+        temporary names only.
+
+        Returns:
+            dict: The result of :func:`predict_raster` with ``image``, or
+            ``dict(status='failed', image=..., error=...)``, ``error``
+            being the logged line.
+        """
+        try:
+            result = predict_raster(self.model, image, out_dir, dsm,
+                                    self.options, self.spec, progress)
+        except Exception as err:  # noqa: B902 (reported, then the next)
+            error = failure_line(err, image)
+            logger.error(error)
+            return dict(status='failed', image=image, error=error)
+        detail = ('already done' if result['status'] == 'skipped' else
+                  f'{result["mode"]}, {result["predicted"]} window(s) '
+                  f'predicted, {result["skipped"]} all nodata')
+        logger.info(f'{image} -> {result["paths"]["labels"]} ({detail})')
+        return dict(result, image=image)
+
+
+def failure_line(err: BaseException, image: str) -> str:
+    """One line naming the input for an error raised while predicting
+    ``image``: the error's message, which names the file at fault (and the
+    window of a damaged block), prefixed with ``image`` where it does not
+    name it; with the error's type for anything but bad input (ValueError,
+    OSError)."""
+    text = str(err) if isinstance(err, (ValueError, OSError)) else (
+        f'{type(err).__name__}: {err}')
+    text = ' '.join(text.split())
+    if image not in text:
+        text = f'{image}: {text}'
+    return f'failed: {text}'
+
+
+def summary_line(results: Sequence[dict]) -> str:
+    """The last line of a run over many rasters: how many maps were
+    written, skipped (already done) and failed."""
+    counts = {status: sum(r['status'] == status for r in results)
+              for status in ('done', 'skipped', 'failed')}
+    return (f'{len(results)} raster(s): {counts["done"]} map(s) written, '
+            f'{counts["skipped"]} skipped (already done), {counts["failed"]}'
+            ' failed')

@@ -12,6 +12,7 @@ plain uncompressed TIFFs (no georeference).
 Outputs are written under a hidden temporary name and renamed when complete,
 so an interrupted run never leaves a partial file under the final name.
 """
+import contextlib
 import os
 import os.path as osp
 import warnings
@@ -21,7 +22,7 @@ import numpy as np
 
 from .raster_io import (NUMPY_SUFFIXES, TIFF_SUFFIXES, Window,
                         _commit_partial, _partial_path, raster_shape,
-                        read_window, tifffile)
+                        read_window, tifffile, window_text)
 
 try:
     import rasterio
@@ -54,7 +55,6 @@ def gdal_env():
     of 2.2 s for the 324 windows of 512 every 341).
     """
     if rasterio is None:
-        import contextlib
         return contextlib.nullcontext()
     return rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES,
                         GDAL_NUM_THREADS='ALL_CPUS')
@@ -127,11 +127,17 @@ class RasterReader:
         return self.height, self.width
 
     def read(self, window: Window) -> np.ndarray:
-        """Pixels of ``(row, col, h, w)``, as (count, h, w)."""
+        """Pixels of ``(row, col, h, w)``, as (count, h, w).
+
+        Raises:
+            ValueError: Naming the file and the window, when its blocks
+                there cannot be decoded (a damaged or truncated file).
+        """
         row, col, height, width = window
         if self._dataset is not None:
-            return self._dataset.read(
-                window=RioWindow(col, row, width, height))
+            with self._reading(window):
+                return self._dataset.read(
+                    window=RioWindow(col, row, width, height))
         array = read_window(self.path, window)
         return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
 
@@ -141,8 +147,25 @@ class RasterReader:
         if not self.has_mask:
             return None
         row, col, height, width = window
-        return self._dataset.read_masks(
-            1, window=RioWindow(col, row, width, height)) > 0
+        with self._reading(window):
+            return self._dataset.read_masks(
+                1, window=RioWindow(col, row, width, height)) > 0
+
+    @contextlib.contextmanager
+    def _reading(self, window: Window):
+        """GDAL's read errors as one message naming the file and window:
+        rasterio's own says "Read failed. See previous exception for
+        details." and the block's offsets are in the exception before."""
+        try:
+            yield
+        except RasterioError as err:
+            cause = err.__cause__ or err.__context__
+            detail = str(cause if cause is not None else err)
+            # GDAL starts it with the file's base name; ours is named.
+            detail = detail.split(osp.basename(self.path) + ', ', 1)[-1]
+            raise ValueError(
+                f'{self.path}: {window_text(window)} cannot be read '
+                f'({detail}); the file may be damaged or truncated') from err
 
     def close(self) -> None:
         if self._dataset is not None:

@@ -292,13 +292,20 @@ def raster_shape(path: str) -> Tuple[int, int, int]:
     return (*array.shape[:2], 1 if array.ndim == 2 else array.shape[2])
 
 
+def window_text(window: Window) -> str:
+    """A window as messages name it: ``window (row 0, col 256, 512 x
+    512)``."""
+    row, col, height, width = window
+    return f'window (row {row}, col {col}, {height} x {width})'
+
+
 def _check_window(path: str, window: Window, size: Tuple[int, int]) -> None:
     row, col, height, width = window
     if (min(row, col) < 0 or height <= 0 or width <= 0
             or row + height > size[0] or col + width > size[1]):
         raise ValueError(
-            f'{path}: window (row {row}, col {col}, {height} x {width}) is '
-            f'outside the {size[0]} x {size[1]} raster')
+            f'{path}: {window_text(window)} is outside the {size[0]} x '
+            f'{size[1]} raster')
 
 
 @functools.lru_cache(maxsize=4096)

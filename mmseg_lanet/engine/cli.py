@@ -245,7 +245,7 @@ def predict(argv: Optional[Sequence[str]] = None) -> list:
                         help='override settings of the config')
     args = parser.parse_args(argv)
     try:
-        with _one_line_warnings(parser.prog):
+        with _one_line_warnings(parser.prog), _run_lines(parser.prog):
             return _predict(args)
     except (FileNotFoundError, ValueError, KeyError) as err:
         # Bad input: one line naming the file at fault, no traceback.
@@ -272,6 +272,35 @@ def _one_line_warnings(prog: str):
         yield
 
 
+@contextlib.contextmanager
+def _run_lines(prog: str):
+    """The lines of a run over rasters (``mmseg_lanet.apis``' logger): one
+    per raster and a summary on stdout, a raster that failed on stderr as
+    ``prog: error: failed: ...``, like the tool's other errors."""
+
+    class ToolLines(logging.Handler):
+
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.levelno >= logging.ERROR:
+                print(f'{prog}: error: {record.getMessage()}',
+                      file=sys.stderr, flush=True)
+            else:
+                print(record.getMessage(), flush=True)
+
+    logger = logging.getLogger('mmseg_lanet.apis')
+    handler, level, propagate = ToolLines(), logger.level, logger.propagate
+    logger.addHandler(handler)
+    # Printed once, here, even where a library configured the root logger.
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
+
+
 def _predict(args: argparse.Namespace) -> list:
     import torch
     from ..apis import PredictOptions, RasterInferencer
@@ -295,10 +324,7 @@ def _predict(args: argparse.Namespace) -> list:
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     inferencer = RasterInferencer(cfg, args.checkpoint, device, options)
     results = inferencer(args.inputs, args.out_dir, args.dsm)
-    for result in results:
-        detail = ('already done' if result['status'] == 'skipped' else
-                  f'{result["mode"]}, {result["predicted"]} window(s) '
-                  f'predicted, {result["skipped"]} all nodata')
-        print_log(f'{result["image"]} -> {result["paths"]["labels"]} '
-                  f'({detail})', logger='current')
+    if any(result['status'] == 'failed' for result in results):
+        # Each failure and the summary are logged already.
+        raise SystemExit(1)
     return results

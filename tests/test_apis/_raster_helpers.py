@@ -11,13 +11,14 @@ TRANSFORM = from_origin(368000.0, 5808000.0, 0.05, 0.05)
 
 
 def write_geotiff(path, array, crs=UTM33, transform=TRANSFORM, nodata=None,
-                  descriptions=None):
-    """Write (C, H, W) or (H, W) as a GeoTIFF (with band descriptions)."""
+                  descriptions=None, **profile):
+    """Write (C, H, W) or (H, W) as a GeoTIFF (with band descriptions and
+    GDAL creation options ``profile``, e.g. ``tiled=True``)."""
     array = array[None] if array.ndim == 2 else array
     count, height, width = array.shape
     with rasterio.open(str(path), 'w', driver='GTiff', height=height,
                        width=width, count=count, dtype=array.dtype, crs=crs,
-                       transform=transform, nodata=nodata) as ds:
+                       transform=transform, nodata=nodata, **profile) as ds:
         ds.write(array)
         for band, text in enumerate(descriptions or (), start=1):
             ds.set_band_description(band, text)
@@ -85,3 +86,4 @@ def tiny_config(num_classes=6):
     cfg = _config('tiny')
     cfg.model.decode_head.num_classes = num_classes
     return cfg
+

@@ -1,6 +1,7 @@
 """predict_raster and RasterInferencer on GeoTIFFs with a real CRS."""
 import os
 import os.path as osp
+import re
 
 import numpy as np
 import pytest
@@ -665,3 +666,44 @@ def test_stale_partial_files_are_not_maps(tiny_model, rasters, tmp_path):
     assert sorted(os.listdir(out)) == sorted(
         stale + ['ortho.tif', 'ortho_colour.png'])
     assert all((out / name).read_bytes() == b'killed' for name in stale)
+
+
+def test_folder_run_goes_on_past_a_damaged_raster(tiny_checkpoint, rasters,
+                                                  scene, tmp_path,
+                                                  damage_tile, caplog):
+    """A GeoTIFF whose JPEG tile is noise, between two sound ones: one
+    line names it and the window that failed, the other maps are written,
+    the damaged one leaves no file, and a summary line ends the run."""
+    import logging
+    folder, dsm_folder, out = (tmp_path / 'in', tmp_path / 'dsm',
+                               tmp_path / 'out')
+    folder.mkdir()
+    dsm_folder.mkdir()
+    jpeg = dict(tiled=True, blockxsize=64, blockysize=64, compress='jpeg',
+                photometric='MINISBLACK')
+    for name in ('a', 'b', 'c'):
+        write_geotiff(folder / f'{name}.tif', scene['image'], **jpeg)
+        write_geotiff(dsm_folder / f'{name}.tif', scene['dsm'])
+    damaged = str(folder / 'b.tif')
+    damage_tile(damaged, 4)  # rows 64-127, cols 64-127
+    inferencer = RasterInferencer(tiny_config(), tiny_checkpoint,
+                                  options=PredictOptions(**BOUNDED))
+    with caplog.at_level(logging.INFO, 'mmseg_lanet.apis'):
+        results = inferencer(str(folder), str(out), str(dsm_folder),
+                             progress=False)
+    assert [r['status'] for r in results] == ['done', 'failed', 'done']
+    # Windows of 64 every 48: (48, 48) is the first over the tile.
+    assert results[1]['error'] == caplog.records[1].getMessage()
+    assert re.fullmatch(
+        f'failed: {re.escape(damaged)}: window \\(row 48, col 48, 64 x 64\\) '
+        r'cannot be read \((JPEGLib|band 1).+\); the file may be damaged or '
+        'truncated',
+        results[1]['error']), results[1]['error']
+    assert [r.levelname for r in caplog.records] == [
+        'INFO', 'ERROR', 'INFO', 'INFO']
+    assert caplog.records[-1].getMessage() == (
+        '3 raster(s): 2 map(s) written, 0 skipped (already done), 1 failed')
+    assert sorted(os.listdir(out)) == ['a.tif', 'a_colour.png', 'c.tif',
+                                       'c_colour.png']
+    np.testing.assert_array_equal(_labels(str(out / 'a.tif')),
+                                  _labels(str(out / 'c.tif')))

@@ -219,3 +219,32 @@ def test_partial_names_are_unique_and_made_durable(tmp_path, monkeypatch):
     assert sorted(os.listdir(tmp_path)) == sorted(['labels.tif', *stale])
     for file in stale.values():
         assert file.read_bytes() == b'killed run'
+
+
+@pytest.mark.parametrize('compress', ['jpeg', 'deflate'])
+def test_damaged_block_names_the_file_and_window(tmp_path, damage_tile,
+                                                 compress):
+    """A tile whose compressed bytes are noise: reading a window over it is
+    one error naming the file and the window (rasterio's own says "Read
+    failed. See previous exception for details."); other windows read."""
+    array = np.random.default_rng(0).integers(0, 255, (4, 150, 130),
+                                              dtype=np.uint8)
+    path = str(tmp_path / f'{compress}.tif')
+    with rasterio.open(path, 'w', driver='GTiff', height=150, width=130,
+                       count=4, dtype='uint8', crs=UTM33, transform=TRANSFORM,
+                       tiled=True, blockxsize=64, blockysize=64,
+                       compress=compress, photometric='MINISBLACK') as ds:
+        ds.write(array)
+    damage_tile(path, 4)  # row 64, col 64
+    with RasterReader(path) as reader:
+        intact = reader.read((0, 0, 64, 130))
+        assert intact.shape == (4, 64, 130)
+        if compress == 'deflate':  # (JPEG is lossy)
+            np.testing.assert_array_equal(intact, array[:, :64])
+        with pytest.raises(ValueError, match=(
+                rf'^{path}: window \(row 50, col 60, 20 x 10\) cannot be '
+                r'read \(.+\); the file may be damaged or truncated$'
+        )) as error:
+            reader.read((50, 60, 20, 10))
+        # GDAL's detail, not rasterio's "Read failed. See previous...".
+        assert 'Read failed' not in str(error.value)

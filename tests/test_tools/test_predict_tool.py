@@ -61,7 +61,9 @@ def test_predict_folder_then_rerun(checkpoint, sample_root, tmp_path):
         assert ds.shape == (320, 320) and ds.nodata == 255
         assert ds.read(1).max() <= 5
     log = run_ok(args, cwd=str(tmp_path))
-    assert log.count('(already done)') == 2
+    assert log.count('(already done)\n') == 2
+    assert ('2 raster(s): 0 map(s) written, 2 skipped (already done), 0 '
+            'failed\n') in log
 
 
 def test_default_stride_is_the_options_default(checkpoint, tmp_path,
@@ -118,12 +120,12 @@ def test_test_tool_blend_mode_and_confusion_matrix(checkpoint, sample_root,
     assert picture is not None and np.prod(picture.shape[:2]) > 300 * 300
 
 
-def _cli_error(capsys, *args):
+def _cli_error(capsys, *args, code=2):
     from mmseg_lanet.engine.cli import predict
     with pytest.raises(SystemExit) as exit_info:
         predict([SAMPLE_CONFIG, *args, '--device', 'cpu', '--cfg-options',
                  *TINY_MODEL])
-    assert exit_info.value.code == 2
+    assert exit_info.value.code == code
     err = capsys.readouterr().err
     assert 'Traceback' not in err and len(err.strip().splitlines()) == 1
     return err
@@ -140,10 +142,12 @@ def test_bad_input_is_one_line_naming_the_file(checkpoint, tmp_path,
     assert f': error: checkpoint not found: {tmp_path / "no.pth"}' in err
     err = _cli_error(capsys, checkpoint, str(empty), '--out-dir', out)
     assert f': error: {empty}: folder holds no raster file' in err
+    # A raster that fails is reported as it goes (exit 1 at the end).
     text = tmp_path / 'notes.tif'
     text.write_text('not a raster')
-    err = _cli_error(capsys, checkpoint, str(text), '--out-dir', out)
-    assert f': error: {text}: not a raster file' in err
+    err = _cli_error(capsys, checkpoint, str(text), '--out-dir', out,
+                     code=1)
+    assert f': error: failed: {text}: not a raster file' in err
 
 
 def test_input_warnings_are_one_line(checkpoint, tmp_path, capsys):
@@ -166,6 +170,51 @@ def test_input_warnings_are_one_line(checkpoint, tmp_path, capsys):
         'name them with --bands if they differ']
     assert not any('raster_input.py' in ln for ln in lines)
 
+
+
+def test_damaged_raster_is_one_line_and_the_run_goes_on(
+        checkpoint, tmp_path, capsys, damage_tile):
+    """A folder of two GeoTIFFs, one with a damaged JPEG tile: one error
+    line names it and the window, the other map is written, a summary
+    ends the run and the exit status is 1."""
+    from rasterio.crs import CRS
+    from rasterio.transform import from_origin
+    from mmseg_lanet.engine.cli import predict
+    images, dsms = tmp_path / 'images', tmp_path / 'dsm'
+    out = tmp_path / 'maps'
+    images.mkdir()
+    dsms.mkdir()
+    rng = np.random.default_rng(0)
+    geo = dict(driver='GTiff', height=96, width=96, crs=CRS.from_epsg(32633),
+               transform=from_origin(368000., 5808000., 0.05, 0.05))
+    for name in ('bad', 'good'):
+        with rasterio.open(str(images / f'{name}.tif'), 'w', count=4,
+                           dtype='uint8', tiled=True, blockxsize=32,
+                           blockysize=32, compress='jpeg',
+                           photometric='MINISBLACK', **geo) as ds:
+            ds.write(rng.integers(0, 255, (4, 96, 96), dtype=np.uint8))
+        with rasterio.open(str(dsms / f'{name}.tif'), 'w', count=1,
+                           dtype='float32', **geo) as ds:
+            ds.write(rng.uniform(0, 20, (1, 96, 96)).astype(np.float32))
+    damage_tile(images / 'bad.tif', 4)
+    with pytest.raises(SystemExit) as exit_info:
+        predict([SAMPLE_CONFIG, checkpoint, str(images), '--dsm', str(dsms),
+                 '--out-dir', str(out), '--device', 'cpu', '--bands', 'R',
+                 'G', 'B', 'NIR', '--cfg-options', *TINY_MODEL])
+    assert exit_info.value.code == 1
+    captured = capsys.readouterr()
+    assert 'Traceback' not in captured.err
+    errors = [ln for ln in captured.err.splitlines() if ': error: ' in ln]
+    assert len(errors) == 1
+    assert re.search(
+        f': error: failed: {re.escape(str(images / "bad.tif"))}: window '
+        r'\(row 0, col 0, 96 x 96\) cannot be read \(.+\); the file may be '
+        'damaged or truncated$', errors[0]), errors[0]
+    lines = captured.out.splitlines()
+    assert lines[-1] == ('2 raster(s): 1 map(s) written, 0 skipped (already '
+                         'done), 1 failed')
+    assert f'{images / "good.tif"} -> {out / "good.tif"} (whole' in lines[-2]
+    assert sorted(os.listdir(out)) == ['good.tif', 'good_colour.png']
 
 @pytest.mark.parametrize('flags,message', [
     (['--device', 'gpu'],

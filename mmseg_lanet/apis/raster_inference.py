@@ -363,8 +363,9 @@ class RasterInferencer:
     thousands of windows.
 
     Args:
-        model (str | Config): The model's config, or an exported ``.onnx``
-            model (run by onnxruntime, without torch).
+        model (str | Config | map model): The model's config, or an
+            exported ``.onnx`` model (run by onnxruntime, without torch),
+            or a map model (see the module's doc).
         weights (str, optional): The config's checkpoint.
         device (str): 'cpu', 'cuda', 'cuda:1'... Defaults to 'cpu'.
         options (PredictOptions, optional): Window, batch, mode, outputs.
@@ -375,7 +376,10 @@ class RasterInferencer:
                  options: Optional[PredictOptions] = None) -> None:
         map_large_allocations()
         self.options = options or PredictOptions()
-        if is_onnx_model(model):
+        if hasattr(model, 'predictor'):  # a map model, e.g. OnnxSegmentor
+            self.model = model
+            self.model.predictor(self.options)  # refuses what it cannot do
+        elif is_onnx_model(model):
             from ..inference.onnx_predict import OnnxSegmentor
             if weights is not None or device != 'cpu':
                 raise ValueError(f'{model}: an ONNX model holds its weights '

@@ -12,7 +12,7 @@ classes, palette, window and stride, nDSM rule...).
 import contextlib
 import json
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -137,6 +137,15 @@ class OnnxSegmentor:
                          mode if mode in ('global', 'per_tile') else None,
                          ndsm.get('mean'), ndsm.get('std'),
                          ndsm.get('min_std') or 1.0, raw=True)
+
+    @property
+    def window(self) -> Optional[Tuple[int, int]]:
+        """The window to predict in: the one of the config exported (its
+        metadata), else the graph's fixed size, else None."""
+        window = self.metadata.get('window')
+        if window is None and None not in self.input_shape[2:]:
+            window = self.input_shape[2:]
+        return None if window is None else tuple(window)
 
     @property
     def input_shape(self) -> List[Optional[int]]:

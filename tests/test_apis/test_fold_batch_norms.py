@@ -13,7 +13,7 @@ from mmseg_lanet.apis import (PredictOptions, RasterInferencer,
                               fold_batch_norms, load_segmentor)
 from mmseg_lanet.apis.predict_benchmark import MODELS, REPO
 from mmseg_lanet.apis.segmentor_loading import count_batch_norms
-from mmseg_lanet.engine.cli import predict
+from mmseg_lanet.apis.predict_cli import predict
 
 BOUNDED = dict(window=(64, 64), stride=(48, 48), batch_size=3,
                mode='bounded', quicklook=False, probabilities=True)

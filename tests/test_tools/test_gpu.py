@@ -70,7 +70,7 @@ def predicted(folder, device, *flags):
     from mmseg_lanet.apis.predict_benchmark import (save_random_checkpoint,
                                                     write_test_rasters)
     from mmseg_lanet.datasets.georaster import RasterReader
-    from mmseg_lanet.engine.cli import predict
+    from mmseg_lanet.apis.predict_cli import predict
     rasters = write_test_rasters(str(folder), 700)
     checkpoint = save_random_checkpoint('tiny', str(folder / 'tiny.pth'))
     out = folder / f'{device}{"".join(flags)}'

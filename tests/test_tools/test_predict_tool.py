@@ -70,10 +70,10 @@ def test_default_stride_is_the_options_default(checkpoint, tmp_path,
                                                monkeypatch):
     """Without --stride the tool predicts with PredictOptions' default for
     its window (2/3 of it, rounded down), defined once; --stride wins."""
-    import mmseg_lanet.apis as apis
+    import mmseg_lanet.apis.predict_cli as predict_cli
     from mmseg_lanet.apis import PredictOptions
     from mmseg_lanet.apis.raster_inference import default_stride
-    from mmseg_lanet.engine.cli import predict
+    from mmseg_lanet.apis.predict_cli import predict
     built = []
 
     class Capture:
@@ -84,7 +84,7 @@ def test_default_stride_is_the_options_default(checkpoint, tmp_path,
         def __call__(self, *args):
             return []
 
-    monkeypatch.setattr(apis, 'RasterInferencer', Capture)
+    monkeypatch.setattr(predict_cli, 'RasterInferencer', Capture)
     common = [SAMPLE_CONFIG, checkpoint, str(tmp_path), '--out-dir',
               str(tmp_path / 'out'), '--device', 'cpu']
     predict(common)
@@ -121,7 +121,7 @@ def test_test_tool_blend_mode_and_confusion_matrix(checkpoint, sample_root,
 
 
 def _cli_error(capsys, *args, code=2):
-    from mmseg_lanet.engine.cli import predict
+    from mmseg_lanet.apis.predict_cli import predict
     with pytest.raises(SystemExit) as exit_info:
         predict([SAMPLE_CONFIG, *args, '--device', 'cpu', '--cfg-options',
                  *TINY_MODEL])
@@ -154,7 +154,7 @@ def test_input_warnings_are_one_line(checkpoint, tmp_path, capsys):
     """The plugin's warnings about the input read as its errors do: one
     line naming the file, without Python's source location."""
     from mmseg_lanet.apis.predict_benchmark import write_test_rasters
-    from mmseg_lanet.engine.cli import predict
+    from mmseg_lanet.apis.predict_cli import predict
     rasters = write_test_rasters(str(tmp_path), 96)
     predict([SAMPLE_CONFIG, checkpoint, rasters['image'], '--dsm',
              rasters['dsm'], '--out-dir', str(tmp_path / 'maps'), '--device',
@@ -179,7 +179,7 @@ def test_damaged_raster_is_one_line_and_the_run_goes_on(
     ends the run and the exit status is 1."""
     from rasterio.crs import CRS
     from rasterio.transform import from_origin
-    from mmseg_lanet.engine.cli import predict
+    from mmseg_lanet.apis.predict_cli import predict
     images, dsms = tmp_path / 'images', tmp_path / 'dsm'
     out = tmp_path / 'maps'
     images.mkdir()
@@ -229,7 +229,7 @@ def test_bad_options_are_one_line_before_loading(checkpoint, tmp_path,
                                                  capsys, flags, message):
     """Options and devices are checked before the model is built or any
     raster read (the input does not exist here)."""
-    from mmseg_lanet.engine.cli import predict
+    from mmseg_lanet.apis.predict_cli import predict
     with pytest.raises(SystemExit) as exit_info:
         predict([SAMPLE_CONFIG, checkpoint, str(tmp_path / 'absent.tif'),
                  '--out-dir', str(tmp_path / 'out'), *flags])

@@ -94,18 +94,20 @@ def test_bad_input_is_one_line_and_leaves_no_map(ortho, tmp_path):
                                          STD + (1., )),
         metadata(BANDS + ('nDSM', ), MEAN + (0., ), STD + (1., ), 6),
         (1, 5, 32, 32))
+    # A model that cannot be used stops the run (exit 2); a raster that does
+    # not fit it fails alone (exit 1, after the other rasters).
     cases = [
-        (alien, f"{alien}: no 'mmseg_lanet' metadata: not a model exported "
-         'by tools/deployment/export_onnx.py'),
-        (five_bands, f"{ortho['image']}: the model takes band 'nDSM'; give "
-         'its height raster with --dsm'),
+        (alien, 2, f"{alien}: no 'mmseg_lanet' metadata: not a model "
+         'exported by tools/deployment/export_onnx.py'),
+        (five_bands, 1, f"failed: {ortho['image']}: the model takes band "
+         "'nDSM'; give its height raster with --dsm"),
     ]
-    for model, message in cases:
+    for model, code, message in cases:
         out = tmp_path / ('maps_' + osp.basename(model))
         run = run_without_torch(RUN_TOOL, model, ortho['image'],
                                 '--out-dir', str(out))
         lines = run.stderr.strip().splitlines()
-        assert run.returncode == 2, run.stderr
+        assert run.returncode == code, run.stderr
         assert len(lines) == 1 and lines[0].startswith(
             f'predict.py: error: {message}'), run.stderr
         assert not out.exists() or [

@@ -48,11 +48,12 @@ def predict(argv: Optional[Sequence[str]] = None) -> list:
         'a folder of rasters named as the images')
     parser.add_argument(
         '--bands', nargs='+', help="names of the image file's bands in file "
-        "order; the model's height band among them (e.g. nDSM) replaces "
-        "--dsm, and a band named alpha is transparency (default: the "
-        "file's band descriptions when they name the model's bands, else "
-        "the model's optical bands; a band the file tags as alpha beyond "
-        "them is transparency)")
+        "order, any case (red, near-infrared... name R, NIR...); the "
+        "model's height band among them (e.g. nDSM) replaces --dsm, and a "
+        "band named alpha is transparency (default: the file's band "
+        "descriptions when they name the model's bands, else the model's "
+        "optical bands; a band the file tags as alpha beyond them is "
+        "transparency)")
     parser.add_argument('--device', help='cpu, cuda, cuda:1... (default: '
                         'cuda when available; an ONNX model runs on the CPU)')
     parser.add_argument('--batch-size', type=int, default=4,

@@ -1,6 +1,7 @@
 """The model's input from raster files: bands chosen by name, checked, and
 normalised exactly as the config's test pipeline does, window by window."""
 import os.path as osp
+import re
 import warnings
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
@@ -13,6 +14,18 @@ from ..inference.window_plan import Window, plan_windows
 
 # Rows read at a time by the streaming statistics pass.
 STATS_WINDOW = (512, 4096)
+# Other spellings of band names, as writers store them in band
+# descriptions (QGIS, drone and satellite software: 'Red', 'near-infrared',
+# 'Normalized DSM'), compared as :func:`_spelling` gives them. 'IR' is not
+# among them: it may name a thermal or short-wave infrared band.
+BAND_SPELLINGS = {
+    'R': ('red', ),
+    'G': ('green', ),
+    'B': ('blue', ),
+    'NIR': ('nearinfrared', 'nearir'),
+    'nDSM': ('normaliseddsm', 'normalizeddsm', 'heightaboveground'),
+    'DSM': ('digitalsurfacemodel', ),
+}
 # Values sampled to check a raster against the model (its heights' level,
 # its colours' range): a grid of GRID x GRID windows of SIDE pixels (reads
 # a few blocks of a large file).
@@ -87,6 +100,33 @@ class InputSpec:
                    if b not in HEIGHT_BANDS)
 
 
+def _spelling(name: str) -> str:
+    """A band name without case, spaces, '-' or '_'."""
+    return re.sub(r'[\s_-]+', '', name).lower()
+
+
+def band_name(name: str, model_bands: Sequence[str]) -> Optional[str]:
+    """The band that ``name`` spells: one of ``model_bands``, a height band
+    ('DSM', 'nDSM') or 'alpha', in any case or spelling of
+    :data:`BAND_SPELLINGS` ('red' and 'Red' spell 'R', 'near-infrared'
+    spells 'NIR'); None when it spells none of them.
+
+    Args:
+        name (str): A band name, e.g. a band description or a ``--bands``
+            entry.
+        model_bands (Sequence[str]): The model's band names.
+
+    Returns:
+        str, optional: The band as the model (or ``HEIGHT_BANDS``) spells
+        it.
+    """
+    key = _spelling(name)
+    for band in (*model_bands, *HEIGHT_BANDS, 'alpha'):
+        if key == _spelling(band) or key in BAND_SPELLINGS.get(band, ()):
+            return band
+    return None
+
+
 def _one_line(value) -> str:
     # A CRS as its authority code (EPSG:32633) where it has one, not a
     # screen of WKT.
@@ -154,8 +194,12 @@ class RasterInput:
 
     def _select_bands(self, path: str, file_bands, dsm: Optional[str]):
         spec, image = self.spec, self.image
-        described = self._described_bands()
-        if file_bands and described and tuple(file_bands) != described:
+        described = self._described_bands(path)
+        if file_bands:
+            # Named in any case or spelling, as descriptions are.
+            file_bands = tuple(band_name(b, spec.bands) or b
+                               for b in file_bands)
+        if file_bands and described and file_bands != described:
             raise ValueError(
                 f'{path}: --bands {" ".join(file_bands)} contradicts the '
                 f'band descriptions in the file: {" ".join(described)}')
@@ -241,18 +285,26 @@ class RasterInput:
             self._check_dsm(path, dsm)
             self.dsm_index = height
 
-    def _described_bands(self) -> Optional[Tuple[str, ...]]:
+    def _described_bands(self, path: str) -> Optional[Tuple[str, ...]]:
         """The file's band order from its band descriptions, when every band
-        is described by a band name of the model (any case), else None."""
+        is described by a band name (:func:`band_name`: any case, common
+        spellings), else None. Descriptions read as another spelling are
+        said in one warning ('red' as R...)."""
         # Height bands the model does not take are named too, so that a
         # DSM where the model takes an nDSM gets its own error.
-        names = {b.upper(): b for b in (*HEIGHT_BANDS, *self.spec.bands)}
-        found = [names.get((d or '').strip().upper())
-                 for d in self.image.descriptions]
+        descriptions = list(self.image.descriptions)
+        found = [band_name(d or '', self.spec.bands) for d in descriptions]
         alpha = self.image.alpha
         if alpha is not None and not found[alpha]:
-            del found[alpha]
-        return tuple(found) if found and all(found) else None
+            del found[alpha], descriptions[alpha]
+        if not found or not all(found):
+            return None
+        respelled = [f'{d.strip()!r} as {b}'
+                     for d, b in zip(descriptions, found) if d.strip() != b]
+        if respelled:
+            warnings.warn(f'{path}: reading its bands by their descriptions: '
+                          f'{", ".join(respelled)}')
+        return tuple(found)
 
     def _check_dsm(self, path: str, dsm_path: str) -> None:
         dsm, image = self.dsm, self.image

@@ -707,3 +707,39 @@ def test_folder_run_goes_on_past_a_damaged_raster(tiny_checkpoint, rasters,
                                        'c_colour.png']
     np.testing.assert_array_equal(_labels(str(out / 'a.tif')),
                                   _labels(str(out / 'c.tif')))
+
+
+def test_band_descriptions_as_writers_spell_them(tiny_model, rasters, scene,
+                                                 tmp_path):
+    """Descriptions such as 'Red', 'green', 'BLUE', 'near-infrared' or
+    'Normalized DSM' name the model's R, G, B, NIR and nDSM: the file is
+    read in their order, saying which spelling was taken for which band;
+    --bands take any case and those spellings too."""
+    options = PredictOptions(mode='whole', quicklook=False)
+    reference = _labels(predict_raster(
+        tiny_model, rasters['image'], str(tmp_path / 'ref'), rasters['dsm'],
+        options)['paths']['labels'])
+    shuffled = scene['image'][[3, 0, 1, 2]]
+    described = write_geotiff(
+        tmp_path / 'described.tif', shuffled,
+        descriptions=('near-infrared', 'Red', 'green', 'BLUE'))
+    with pytest.warns(UserWarning, match=(
+            r"^.*described.tif: reading its bands by their descriptions: "
+            r"'near-infrared' as NIR, 'Red' as R, 'green' as G, 'BLUE' as "
+            r"B$")):
+        out = predict_raster(tiny_model, described, str(tmp_path / 'a'),
+                             rasters['dsm'], options)
+    np.testing.assert_array_equal(_labels(out['paths']['labels']), reference)
+    plain = write_geotiff(tmp_path / 'plain.tif', shuffled)
+    out = predict_raster(tiny_model, plain, str(tmp_path / 'b'),
+                         rasters['dsm'], PredictOptions(
+                             file_bands=('nir', 'r', 'Green', 'blue'),
+                             mode='whole', quicklook=False))
+    np.testing.assert_array_equal(_labels(out['paths']['labels']), reference)
+    stack = write_geotiff(tmp_path / 'stack.tif', _stack(scene),
+                          descriptions=('red', 'green', 'blue', 'NIR',
+                                        'Normalized DSM'))
+    with pytest.warns(UserWarning, match="'Normalized DSM' as nDSM$"):
+        out = predict_raster(tiny_model, stack, str(tmp_path / 'c'), None,
+                             options)
+    np.testing.assert_array_equal(_labels(out['paths']['labels']), reference)

@@ -6,49 +6,20 @@ import pytest
 pytest.importorskip('onnxruntime')
 pytest.importorskip('onnx')
 import torch  # noqa: E402
-from _onnx_models import RawBands, export_onnx, metadata  # noqa: E402
+from _onnx_models import export_segmentor, metadata  # noqa: E402
 from _raster_helpers import read_back  # noqa: E402
 
 from mmseg_lanet.apis import InputSpec, PredictOptions, predict_raster  # noqa: E402,E501
 from mmseg_lanet.inference.onnx_predict import OnnxSegmentor  # noqa: E402
-from mmseg_lanet.inference.torch_predict import segmentor_logits  # noqa: E402
 
 BOUNDED = dict(mode='bounded', window=(64, 64), stride=(48, 48),
                batch_size=3, quicklook=False, probabilities=True)
 
 
-class _Logits(torch.nn.Module):
-
-    def __init__(self, segmentor):
-        super().__init__()
-        self.segmentor = segmentor
-
-    def forward(self, windows):
-        return segmentor_logits(self.segmentor)(windows)
-
-
-def raw_statistics(spec: InputSpec):
-    """Per-band mean and std of the raw bands: the config's, with
-    NormalizeDSM's global statistics folded into the height band's."""
-    mean, std = list(spec.mean), list(spec.std)
-    if spec.dsm_mode == 'global':
-        h = spec.height_index
-        mean[h] = spec.dsm_mean + spec.dsm_std * mean[h]
-        std[h] = spec.dsm_std * std[h]
-    return mean, std
-
-
 @pytest.fixture(scope='module')
 def tiny_onnx(tiny_model, tmp_path_factory):
-    spec = InputSpec.from_config(tiny_model.cfg)
-    mean, std = raw_statistics(spec)
-    path = tmp_path_factory.mktemp('onnx') / 'tiny.onnx'
-    return export_onnx(
-        path, RawBands(_Logits(tiny_model), mean, std),
-        metadata(spec.bands, mean, std, 6,
-                 ndsm=dict(mode='global', mean=spec.dsm_mean,
-                           std=spec.dsm_std)),
-        (2, len(spec.bands), 64, 64), dynamic=False)
+    return export_segmentor(tmp_path_factory.mktemp('onnx') / 'tiny.onnx',
+                            tiny_model, (64, 64), batch=2)
 
 
 def test_onnx_and_pytorch_maps_agree(tiny_model, tiny_onnx, rasters,

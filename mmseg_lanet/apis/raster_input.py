@@ -163,7 +163,10 @@ class RasterInput:
         dsm (str, optional): Height raster, when the model takes a height
             band that the image does not hold.
         nodata (float, optional): Pixels whose optical bands all equal it
-            are nodata (0: all-zero pixels). Defaults to the image's nodata.
+            are nodata (0: all-zero pixels), and so are those whose height
+            band in the image equals it (not for an nDSM's 0, its ground:
+            see :meth:`_image_height_nodata`). Defaults to the image's
+            nodata.
 
     Raises:
         ValueError: Naming the file, when the band count, band names, pixel
@@ -182,7 +185,8 @@ class RasterInput:
         try:
             self._select_bands(image, file_bands, dsm)
             self.nodata = self.image.nodata if nodata is None else nodata
-            self.dsm_nodata = self.dsm.nodata if self.dsm else None
+            self.dsm_nodata = (self.dsm.nodata if self.dsm else
+                               self._image_height_nodata())
             if spec.eight_bit and self.image.dtype.kind == 'f':
                 self._check_eight_bit_colours(image)
             self.dsm_stats = self._dsm_stats()
@@ -373,6 +377,23 @@ class RasterInput:
             mean, std = self.dsm_stats
             fill[spec.height_index] = mean + fill[spec.height_index] * std
         return fill.astype(np.float32)
+
+    def _image_height_nodata(self) -> Optional[float]:
+        """The void value of heights stored in the image: its nodata
+        value (or ``--nodata``), like a height raster's own; but not an
+        nDSM's 0, which is the ground (heights above ground: every road and
+        lawn is 0, and a uint8 nDSM has no value below it), so that a uint8
+        ``R G B NIR nDSM`` stack with nodata 0 keeps its ground; its pixels
+        whose colours are all 0 are still nodata. (Heights void where the
+        colours are not need another mark there: NaN in a float file, or a
+        height raster of their own with its nodata value, ``--dsm``.)"""
+        height = self.spec.height_index
+        if height is None or self.dsm_index is not None or (
+                self.nodata is None):
+            return None
+        if self.nodata == 0 and self.spec.bands[height].lower() == 'ndsm':
+            return None
+        return self.nodata
 
     def _heights_valid(self, heights: np.ndarray) -> np.ndarray:
         """Heights that are finite and not the height raster's nodata."""

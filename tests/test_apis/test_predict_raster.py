@@ -743,3 +743,52 @@ def test_band_descriptions_as_writers_spell_them(tiny_model, rasters, scene,
         out = predict_raster(tiny_model, stack, str(tmp_path / 'c'), None,
                              options)
     np.testing.assert_array_equal(_labels(out['paths']['labels']), reference)
+
+
+def test_heights_in_the_image_take_its_nodata(tiny_model, rasters, scene,
+                                              tmp_path):
+    """A float32 R G B NIR nDSM stack with nodata -9999 and a void in its
+    height band only: the void is nodata, as it is for a height raster
+    given apart, and the per-tile height statistics are those of the valid
+    heights. A uint8 stack with nodata 0 keeps its nDSM's 0s (the ground)
+    and loses only its all-zero pixels."""
+    import dataclasses
+    spec = InputSpec.from_config(tiny_model.cfg)
+    stack = _stack(scene)
+    void = np.zeros(stack.shape[1:], bool)
+    void[30:50, 20:45] = True
+    stack[4][void] = -9999.
+    holes = write_geotiff(tmp_path / 'holes.tif', stack, nodata=-9999.,
+                          descriptions=STACK_BANDS)
+    dsm = write_geotiff(tmp_path / 'dsm_holes.tif', stack[4], nodata=-9999.)
+    labels = {}
+    for name, image, heights in (('stack', holes, None),
+                                 ('apart', rasters['image'], dsm)):
+        labels[name] = _labels(predict_raster(
+            tiny_model, image, str(tmp_path / name), heights,
+            PredictOptions(**BOUNDED))['paths']['labels'])
+    np.testing.assert_array_equal(labels['stack'] == 255, void)
+    np.testing.assert_array_equal(labels['stack'], labels['apart'])
+    per_tile = dataclasses.replace(spec, dsm_mode='per_tile', dsm_mean=None,
+                                   dsm_std=None)
+    source = RasterInput(per_tile, holes)
+    heights = scene['dsm'][~void].astype(np.float64)
+    assert source.dsm_stats == pytest.approx((heights.mean(), heights.std()),
+                                             rel=1e-4)
+    source.close()
+    # uint8: nDSM 0 is ground, not nodata.
+    ground = scene['dsm'] - scene['dsm'].min()
+    eight = np.concatenate([scene['image'], np.round(ground)[None]]).astype(
+        np.uint8)
+    eight[:, 100:110, 0:30] = 0  # all-zero pixels: nodata
+    assert (eight[4] == 0).sum() > 300
+    path = write_geotiff(tmp_path / 'eight.tif', eight, nodata=0,
+                         descriptions=STACK_BANDS)
+    source = RasterInput(spec, path)
+    pixels, valid = source.read((0, 0, 150, 130))
+    source.close()
+    np.testing.assert_array_equal(valid, eight[:4].any(axis=0))
+    np.testing.assert_allclose(
+        pixels[4][valid], ((eight[4] - spec.dsm_mean) / spec.dsm_std -
+                           spec.mean[4])[valid] / spec.std[4], rtol=1e-5,
+        atol=1e-5)

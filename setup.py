@@ -43,7 +43,9 @@ setup(
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',
     license='Apache-2.0',
-    packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
+    packages=find_packages(
+        exclude=('tests', 'tests.*', 'configs', 'tools', 'benchmarks',
+                 'benchmarks.*')),
     python_requires='>=3.8',
     # Maps from an exported ONNX model need numpy only (plus the deploy
     # extra); training, testing and PyTorch maps need the OpenMMLab stack

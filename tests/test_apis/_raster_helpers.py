@@ -82,7 +82,7 @@ def read_back(path):
 
 def tiny_config(num_classes=6):
     """The tool tests' tiny LANet (sample config, 8-channel stem)."""
-    from mmseg_lanet.apis.predict_benchmark import _config
+    from benchmarks.predict_benchmark import _config
     cfg = _config('tiny')
     cfg.model.decode_head.num_classes = num_classes
     return cfg

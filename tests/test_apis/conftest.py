@@ -29,7 +29,7 @@ def rasters(tmp_path_factory, scene):
 @pytest.fixture(scope='session')
 def tiny_checkpoint(tmp_path_factory):
     """A checkpoint of the tiny LANet with its initial weights."""
-    from mmseg_lanet.apis.predict_benchmark import save_random_checkpoint
+    from benchmarks.predict_benchmark import save_random_checkpoint
     folder = tmp_path_factory.mktemp('ckpt')
     return save_random_checkpoint('tiny', str(folder / 'tiny.pth'))
 

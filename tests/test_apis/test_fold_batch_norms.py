@@ -11,7 +11,7 @@ from torch import nn
 from _raster_helpers import read_back, tiny_config
 from mmseg_lanet.apis import (PredictOptions, RasterInferencer,
                               fold_batch_norms, load_segmentor)
-from mmseg_lanet.apis.predict_benchmark import MODELS, REPO
+from benchmarks.predict_benchmark import MODELS, REPO
 from mmseg_lanet.apis.segmentor_loading import count_batch_norms
 from mmseg_lanet.apis.predict_cli import predict
 

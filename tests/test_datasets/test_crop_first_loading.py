@@ -16,11 +16,9 @@ from mmseg.registry import DATASETS, TRANSFORMS
 from mmseg_lanet.datasets import isprs_multiband
 from mmseg_lanet.datasets.converters import rewrite
 from mmseg_lanet.datasets.converters.cli import rewrite_main
-from mmseg_lanet.datasets.loading_benchmark import generate_tile
 from mmseg_lanet.datasets.raster_io import (is_windowed, read_raster,
                                             write_raster)
-from mmseg_lanet.datasets.transforms.load_multiband_crop import \
-    whole_tile_pipeline
+from benchmarks.loading_benchmark import generate_tile, whole_tile_pipeline
 
 CONFIG_DIR = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'lanet')
 CONFIGS = dict(

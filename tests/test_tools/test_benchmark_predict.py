@@ -1,5 +1,5 @@
 """benchmark_predict in a small mode: structure of its figures (the real
-figures are in the README)."""
+figures are in docs/user_guides/benchmark.md)."""
 import os.path as osp
 import sys
 
@@ -8,7 +8,7 @@ from _tool_helpers import REPO
 sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
 import benchmark_predict  # noqa: E402
 
-from mmseg_lanet.apis.predict_benchmark import (  # noqa: E402
+from benchmarks.predict_benchmark import (  # noqa: E402
     format_row, summarise)
 
 

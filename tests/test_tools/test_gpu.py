@@ -67,8 +67,8 @@ def test_dist_train_one_gpu_nccl(sample_root, tmp_path):
 def predicted(folder, device, *flags):
     """Labels and uint8 probabilities of tools/predict.py (tiny LANet with
     random weights, 128 windows every 96) on the benchmark's rasters."""
-    from mmseg_lanet.apis.predict_benchmark import (save_random_checkpoint,
-                                                    write_test_rasters)
+    from benchmarks.predict_benchmark import (save_random_checkpoint,
+                                              write_test_rasters)
     from mmseg_lanet.datasets.georaster import RasterReader
     from mmseg_lanet.apis.predict_cli import predict
     rasters = write_test_rasters(str(folder), 700)

@@ -22,7 +22,7 @@ TINY_MODEL = [
 
 @pytest.fixture(scope='module')
 def checkpoint(tmp_path_factory):
-    from mmseg_lanet.apis.predict_benchmark import save_random_checkpoint
+    from benchmarks.predict_benchmark import save_random_checkpoint
     folder = tmp_path_factory.mktemp('ckpt')
     return save_random_checkpoint('tiny', str(folder / 'tiny.pth'))
 
@@ -153,7 +153,7 @@ def test_bad_input_is_one_line_naming_the_file(checkpoint, tmp_path,
 def test_input_warnings_are_one_line(checkpoint, tmp_path, capsys):
     """The plugin's warnings about the input read as its errors do: one
     line naming the file, without Python's source location."""
-    from mmseg_lanet.apis.predict_benchmark import write_test_rasters
+    from benchmarks.predict_benchmark import write_test_rasters
     from mmseg_lanet.apis.predict_cli import predict
     rasters = write_test_rasters(str(tmp_path), 96)
     predict([SAMPLE_CONFIG, checkpoint, rasters['image'], '--dsm',

@@ -1,8 +1,9 @@
 """Samples/s of a config's training data path, per worker and through a
 DataLoader, next to what a GPU consumes.
 
-Example (the README's figures: a generated 6000 x 6000 Potsdam tile, today's
-whole-tile pipeline for the before figure)::
+Example (the figures of docs/user_guides/benchmark.md: a generated
+6000 x 6000 Potsdam tile, today's whole-tile pipeline for the before
+figure)::
 
     python tools/analysis_tools/benchmark_data.py \
         configs/lanet/lanet_r50-d32_1xb8-80k_potsdam-rgbir-dsm-512x512.py \
@@ -11,10 +12,17 @@ whole-tile pipeline for the before figure)::
 Without --generate it reads the config's data root (or --data-root).
 """
 import argparse
+import os.path as osp
+import sys
 
 import mmseg_lanet  # noqa: F401  (registers the plugin's components)
-from mmseg_lanet.datasets.loading_benchmark import (benchmark_loading,
-                                                    format_report)
+
+# The harness is the benchmarks package beside tools/ (the installed
+# mmseg_lanet holds runtime code only): found from this file, whatever the
+# working directory.
+sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
+from benchmarks.loading_benchmark import (  # noqa: E402
+    benchmark_loading, format_report)
 
 
 def parse_args(argv=None):

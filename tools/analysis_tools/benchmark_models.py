@@ -25,9 +25,14 @@ import torch
 from mmengine.config import DictAction
 
 import mmseg_lanet  # noqa: F401  (registers the plugin's models)
-from mmseg_lanet.engine.benchmark import (MODES, Settings, benchmark,
-                                          markdown_table, profile_step,
-                                          ratio_table, to_json)
+
+# The harness is the benchmarks package beside tools/ (the installed
+# mmseg_lanet holds runtime code only): found from this file, whatever the
+# working directory.
+sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
+from benchmarks.model_benchmark import (  # noqa: E402
+    MODES, Settings, benchmark, markdown_table, profile_step, ratio_table,
+    to_json)
 
 ROOT = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..')
 POTSDAM = '_1xb8-80k_potsdam-rgbir-dsm-512x512.py'

@@ -1,6 +1,6 @@
 """Time and peak memory of raster inference: bounded predict on several
 raster sizes, MMSeg slide vs batched blend (see
-mmseg_lanet.apis.predict_benchmark).
+benchmarks.predict_benchmark).
 
 CPU (memory and speed):
   python tools/analysis_tools/benchmark_predict.py --sizes 2048 12000 \
@@ -14,10 +14,17 @@ GPU (batched windows vs MMSeg slide):
 """
 import argparse
 import json
+import os.path as osp
+import sys
 
-from mmseg_lanet.apis.predict_benchmark import (MODELS, benchmark,
-                                                summarise)
 from mmseg_lanet.apis.segmentor_loading import check_device
+
+# The harness is the benchmarks package beside tools/ (the installed
+# mmseg_lanet holds runtime code only): found from this file, whatever the
+# working directory.
+sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
+from benchmarks.predict_benchmark import (  # noqa: E402
+    MODELS, benchmark, summarise)
 
 
 def main(argv=None):

@@ -166,39 +166,3 @@ class LoadMultiBandCrop(BaseTransform):
                 f'cat_max_ratio={self.cat_max_ratio}, ignore_index='
                 f'{self.ignore_index}, num_bands={self.num_bands}, '
                 f'with_labels={self.with_labels})')
-
-
-def whole_tile_pipeline(pipeline: Sequence[dict]) -> list:
-    """The whole-tile pipeline that a crop-first training pipeline stands
-    for: each ``LoadMultiBandCrop`` becomes ``LoadMultiBandImageFromFile``
-    -> ``LoadISPRSAnnotations`` -> (``NormalizeDSM``, if it comes next) ->
-    ``RandomCrop`` with the same crop size, ``cat_max_ratio`` and ignore
-    index. Both consume the same random draws, so for one seed they give the
-    same arrays; used for the before/after benchmark and its test.
-
-    Args:
-        pipeline (Sequence[dict]): Transform configs.
-
-    Returns:
-        list[dict]: The whole-tile pipeline.
-    """
-    steps, out, index = list(pipeline), [], 0
-    while index < len(steps):
-        step = steps[index]
-        index += 1
-        if step['type'] != 'LoadMultiBandCrop':
-            out.append(step)
-            continue
-        ignore_index = step.get('ignore_index', 255)
-        out.append(dict(type='LoadMultiBandImageFromFile',
-                        num_bands=step.get('num_bands')))
-        if step.get('with_labels', True):
-            out.append(dict(type='LoadISPRSAnnotations',
-                            ignore_index=ignore_index))
-        if index < len(steps) and steps[index]['type'] == 'NormalizeDSM':
-            out.append(steps[index])
-            index += 1
-        out.append(dict(type='RandomCrop', crop_size=step['crop_size'],
-                        cat_max_ratio=step.get('cat_max_ratio', 1.0),
-                        ignore_index=ignore_index))
-    return out

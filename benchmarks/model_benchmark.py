@@ -30,6 +30,7 @@ from mmengine.structures import PixelData
 from torch import nn
 
 from mmseg.structures import SegDataSample
+from mmseg_lanet.apis.segmentor_loading import check_device
 from mmseg_lanet.inference.torch_predict import amp_dtype
 from mmseg_lanet.models.complexity import (build_segmentor, input_bands,
                                            measure_complexity)
@@ -120,30 +121,23 @@ class Result:
 
 
 def resolve_device(device: str) -> torch.device:
-    """Validate a device name.
+    """The device to measure on: one this machine has
+    (:func:`~mmseg_lanet.apis.segmentor_loading.check_device`), CPU or
+    CUDA (the memory counters are those two), with its index, which the
+    report names.
 
     Raises:
-        ValueError: If the name is not a device, or names a CUDA device this
-            machine does not have.
+        ValueError: Naming the device, if the machine lacks it or it is
+            neither CPU nor CUDA.
     """
-    try:
-        dev = torch.device(device)
-    except RuntimeError as err:
-        raise ValueError(f'unknown device {device!r}: expected "cpu", '
-                         f'"cuda" or "cuda:N" ({err})') from None
-    if dev.type == 'cpu':
-        return dev
-    if dev.type != 'cuda':
-        raise ValueError(f'unsupported device {device!r}: the benchmark '
-                         'runs on "cpu" or "cuda[:N]"')
-    if not torch.cuda.is_available():
-        raise ValueError(f'device {device!r} does not exist: CUDA is not '
-                         'available on this machine')
-    index = 0 if dev.index is None else dev.index
-    if index >= torch.cuda.device_count():
-        raise ValueError(f'device {device!r} does not exist: this machine '
-                         f'has {torch.cuda.device_count()} CUDA device(s)')
-    return torch.device('cuda', index)
+    found = check_device(device)
+    if found.type == 'cuda':
+        return torch.device('cuda', found.index if found.index is not None
+                            else torch.cuda.current_device())
+    if found.type != 'cpu':
+        raise ValueError(f'device {device!r}: the benchmark runs on cpu, '
+                         'cuda or cuda:N')
+    return found
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:

@@ -35,10 +35,11 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ..datasets.georaster import RasterWriter, has_rasterio
-from ..datasets.synthetic import generate_scene, terrain_dsm
+from mmseg_lanet.datasets.georaster import RasterWriter, has_rasterio
+from mmseg_lanet.datasets.synthetic import generate_scene, terrain_dsm
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+# The repository: configs/ is not in the installed package.
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 MODELS = dict(
     r50=dict(config='configs/lanet/'
              'lanet_r50-d32_1xb8-80k_potsdam-rgbir-dsm-512x512.py',
@@ -121,10 +122,11 @@ def run_case(case: dict) -> dict:
     import torch
     from mmengine.config import ConfigDict
     import mmseg_lanet  # noqa: F401
-    from ..inference.torch_predict import amp_dtype
-    from .raster_inference import PredictOptions, RasterInferencer
-    from .raster_input import RasterInput
-    from .segmentor_loading import count_batch_norms
+    from mmseg_lanet.apis.raster_inference import (PredictOptions,
+                                                   RasterInferencer)
+    from mmseg_lanet.apis.raster_input import RasterInput
+    from mmseg_lanet.apis.segmentor_loading import count_batch_norms
+    from mmseg_lanet.inference.torch_predict import amp_dtype
     torch.set_num_threads(case.get('threads') or torch.get_num_threads())
     cuda = case['device'].startswith('cuda')
     torch.backends.cudnn.benchmark = cuda
@@ -226,7 +228,7 @@ def empty_folder(folder: str):
 
 def run_case_in_subprocess(case: dict, timeout: float = 3600) -> dict:
     """:func:`run_case` in a fresh interpreter (clean peak RSS)."""
-    code = ('import json, sys; from mmseg_lanet.apis.predict_benchmark '
+    code = ('import json, sys; from benchmarks.predict_benchmark '
             'import run_case; print("RESULT " + json.dumps(run_case('
             'json.loads(sys.argv[1]))))')
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(

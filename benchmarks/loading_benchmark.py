@@ -3,7 +3,9 @@ pipeline, per worker and through a ``DataLoader``, before (whole-tile
 loading) and after (crop-first loading).
 
 ``tools/analysis_tools/benchmark_data.py`` is the command line; the figures
-it prints are in the README. Nothing here is a test of speed.
+it prints are in ``docs/user_guides/benchmark.md``. Nothing here is a test of
+speed. :func:`whole_tile_pipeline` also serves the test that crop-first
+loading gives the whole-tile arrays.
 """
 import copy
 import json
@@ -21,9 +23,10 @@ from mmengine.utils.dl_utils import set_multi_processing
 from torch.utils.data import DataLoader, RandomSampler
 
 from mmseg.registry import DATASETS
-from .converters.convert import MANIFEST, WINDOWED_LAYOUT, optical_moments
-from .raster_io import write_raster
-from .transforms.load_multiband_crop import whole_tile_pipeline
+from mmseg_lanet.datasets.converters.convert import (MANIFEST,
+                                                     WINDOWED_LAYOUT,
+                                                     optical_moments)
+from mmseg_lanet.datasets.raster_io import write_raster
 
 CROP_STEPS = ('LoadMultiBandCrop', 'RandomCrop')
 LABEL_DIRS = ('ann_dir', 'ann_eroded_dir')
@@ -85,6 +88,42 @@ def generate_tile(root: str,
             record.pop(key)
     with open(manifest_path, 'w') as f:
         json.dump(manifest, f)
+
+
+def whole_tile_pipeline(pipeline: Sequence[dict]) -> list:
+    """The whole-tile pipeline that a crop-first training pipeline stands
+    for: each ``LoadMultiBandCrop`` becomes ``LoadMultiBandImageFromFile``
+    -> ``LoadISPRSAnnotations`` -> (``NormalizeDSM``, if it comes next) ->
+    ``RandomCrop`` with the same crop size, ``cat_max_ratio`` and ignore
+    index. Both consume the same random draws, so for one seed they give the
+    same arrays; used for the before/after benchmark and its test.
+
+    Args:
+        pipeline (Sequence[dict]): Transform configs.
+
+    Returns:
+        list[dict]: The whole-tile pipeline.
+    """
+    steps, out, index = list(pipeline), [], 0
+    while index < len(steps):
+        step = steps[index]
+        index += 1
+        if step['type'] != 'LoadMultiBandCrop':
+            out.append(step)
+            continue
+        ignore_index = step.get('ignore_index', 255)
+        out.append(dict(type='LoadMultiBandImageFromFile',
+                        num_bands=step.get('num_bands')))
+        if step.get('with_labels', True):
+            out.append(dict(type='LoadISPRSAnnotations',
+                            ignore_index=ignore_index))
+        if index < len(steps) and steps[index]['type'] == 'NormalizeDSM':
+            out.append(steps[index])
+            index += 1
+        out.append(dict(type='RandomCrop', crop_size=step['crop_size'],
+                        cat_max_ratio=step.get('cat_max_ratio', 1.0),
+                        ignore_index=ignore_index))
+    return out
 
 
 def _with_crop_size(pipeline: Sequence[dict], crop_size) -> List[dict]:

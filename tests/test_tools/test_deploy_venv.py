@@ -30,7 +30,7 @@ TINY_MODEL = [
 def test_sample_tile_maps_in_the_deploy_venv(sample_root, tmp_path):
     from _onnx_models import export_segmentor
     from mmseg_lanet.apis import PredictOptions, predict_raster
-    from mmseg_lanet.apis.predict_benchmark import save_random_checkpoint
+    from benchmarks.predict_benchmark import save_random_checkpoint
     from mmseg_lanet.apis.segmentor_loading import load_segmentor
     from mmengine.config import Config
     from _tool_helpers import SAMPLE_CONFIG

@@ -26,6 +26,9 @@ BAND_SPELLINGS = {
     'nDSM': ('normaliseddsm', 'normalizeddsm', 'heightaboveground'),
     'DSM': ('digitalsurfacemodel', ),
 }
+# A height raster is on its image's grid when its transform places every
+# pixel within this many pixels of the image's (rounding, not a shift).
+GRID_TOLERANCE = 0.01
 # Values sampled to check a raster against the model (its heights' level,
 # its colours' range): a grid of GRID x GRID windows of SIDE pixels (reads
 # a few blocks of a large file).
@@ -127,6 +130,41 @@ def band_name(name: str, model_bands: Sequence[str]) -> Optional[str]:
     return None
 
 
+def same_grid(transform, other, shape: Tuple[int, int],
+              tolerance: float = GRID_TOLERANCE) -> bool:
+    """Whether two affine transforms (rasterio's, or None without
+    georeference) place every pixel of a raster of ``shape`` within
+    ``tolerance`` pixels of each other.
+
+    Writers round a transform differently (a pixel size of 0.05 stored as
+    0.05000000000001): an exact comparison refuses heights that lie on
+    their image's grid. Affine maps being linear, the largest offset is at
+    a corner of the raster.
+
+    Args:
+        transform, other (Affine, optional): The two transforms.
+        shape (tuple[int, int]): (height, width) of the raster.
+        tolerance (float): Largest offset, in pixels of ``transform``.
+
+    Returns:
+        bool: True when they agree (or both are None).
+    """
+    if transform is None or other is None:
+        return transform is other
+    height, width = shape
+    # Pixel offsets of ``other``'s corners in ``transform``'s pixels, as
+    # coefficients (affine 3 deprecates ``*`` for points, older lacks @).
+    to_pixels = ~transform
+    for col, row in ((0, 0), (width, 0), (0, height), (width, height)):
+        x = other.a * col + other.b * row + other.c
+        y = other.d * col + other.e * row + other.f
+        moved = (to_pixels.a * x + to_pixels.b * y + to_pixels.c - col,
+                 to_pixels.d * x + to_pixels.e * y + to_pixels.f - row)
+        if max(map(abs, moved)) > tolerance:
+            return False
+    return True
+
+
 def _one_line(value) -> str:
     # A CRS as its authority code (EPSG:32633) where it has one, not a
     # screen of WKT.
@@ -170,7 +208,8 @@ class RasterInput:
 
     Raises:
         ValueError: Naming the file, when the band count, band names, pixel
-            type, or the height raster's size, CRS or transform do not fit.
+            type, or the height raster's size, CRS or transform do not fit
+            (a transform within ``GRID_TOLERANCE`` pixels fits).
     """
 
     def __init__(self,
@@ -321,7 +360,9 @@ class RasterInput:
         for what, a, b in (('size', dsm.shape, image.shape),
                            ('CRS', dsm.crs, image.crs),
                            ('transform', dsm.transform, image.transform)):
-            if a != b:
+            same = (same_grid(a, b, image.shape) if what == 'transform'
+                    else a == b)
+            if not same:
                 raise ValueError(
                     f'{dsm_path}: {what} {_one_line(a)} differs from its '
                     f'image {path} ({_one_line(b)})' +

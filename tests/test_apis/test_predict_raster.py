@@ -197,6 +197,7 @@ def test_bad_image_errors_name_the_file(tiny_model, rasters, scene, tmp_path):
     ('size', dict(array=np.zeros((150, 120), np.float32))),
     ('CRS', dict(crs='EPSG:32632')),
     ('transform', dict(transform=TRANSFORM @ TRANSFORM.translation(1, 0))),
+    ('transform', dict(transform=TRANSFORM @ TRANSFORM.translation(0, 0.5))),
 ])
 def test_height_raster_must_match_its_image(tiny_model, rasters, scene,
                                             tmp_path, what, kwargs):
@@ -792,3 +793,35 @@ def test_heights_in_the_image_take_its_nodata(tiny_model, rasters, scene,
         pixels[4][valid], ((eight[4] - spec.dsm_mean) / spec.dsm_std -
                            spec.mean[4])[valid] / spec.std[4], rtol=1e-5,
         atol=1e-5)
+
+
+def test_height_grid_compared_within_a_fraction_of_a_pixel(tiny_model,
+                                                           rasters, scene,
+                                                           tmp_path):
+    """A pixel size that differs by 1e-12 (a writer's rounding) or an
+    origin 1/1000 pixel off is the image's grid; half a pixel is not."""
+    from affine import Affine
+    size = TRANSFORM.a
+    rounded = Affine(size + 1e-12, 0., TRANSFORM.c, 0., -size - 1e-12,
+                     TRANSFORM.f)
+    assert rounded != TRANSFORM  # what was refused before
+    dsm = write_geotiff(tmp_path / 'dsm_rounded.tif', scene['dsm'],
+                        transform=rounded)
+    result = predict_raster(tiny_model, rasters['image'], str(tmp_path / 'a'),
+                            dsm, PredictOptions(**BOUNDED))
+    reference = predict_raster(tiny_model, rasters['image'],
+                               str(tmp_path / 'b'), rasters['dsm'],
+                               PredictOptions(**BOUNDED))
+    np.testing.assert_array_equal(_labels(result['paths']['labels']),
+                                  _labels(reference['paths']['labels']))
+    from mmseg_lanet.apis.raster_input import same_grid
+    shape = (150, 130)
+    assert same_grid(TRANSFORM, TRANSFORM @ Affine.translation(1e-3, 0),
+                     shape)
+    assert not same_grid(TRANSFORM, TRANSFORM @ Affine.translation(0.5, 0),
+                         shape)
+    # A pixel size 1e-4 off is 0.013 px at the far corner of 130 columns.
+    assert not same_grid(TRANSFORM, TRANSFORM @ Affine.scale(1 + 1e-4, 1),
+                         shape)
+    assert same_grid(None, None, shape)
+    assert not same_grid(TRANSFORM, None, shape)

@@ -60,50 +60,15 @@ def conv_model(bands=4, classes=3, seed=0):
 
 
 def metadata(bands, mean, std, num_classes, **extra):
-    return dict(bands=list(bands), mean=list(mean), std=list(std),
-                num_classes=num_classes, **extra)
+    """Version-1 metadata (:mod:`mmseg_lanet.deploy.metadata`) of a model
+    taking ``bands`` with raw ``mean`` and ``std``; ``extra`` overrides."""
+    return dict(dict(format_version=1, bands=list(bands), mean=list(mean),
+                     std=list(std), ndsm=None, num_classes=num_classes,
+                     classes=None, palette=None, test_mode='whole',
+                     window=None, stride=None, input_size='dynamic',
+                     output_size='input'), **extra)
 
 
 def softmax(values: np.ndarray, axis: int = 1) -> np.ndarray:
     values = np.exp(values - values.max(axis, keepdims=True))
     return values / values.sum(axis, keepdims=True)
-
-
-def raw_statistics(spec):
-    """Per-band mean and std of the raw bands of an
-    :class:`~mmseg_lanet.apis.InputSpec`: the config's, with NormalizeDSM's
-    global statistics folded into the height band's."""
-    mean, std = list(spec.mean), list(spec.std)
-    if spec.dsm_mode == 'global':
-        h = spec.height_index
-        mean[h] = spec.dsm_mean + spec.dsm_std * mean[h]
-        std[h] = spec.dsm_std * std[h]
-    return mean, std
-
-
-def export_segmentor(path, segmentor, window, batch=1):
-    """Export an MMSeg segmentor (its config's bands, global or no height
-    statistics) for windows of ``window`` (h, w), ``batch`` at a time (the
-    patch pooling's sizes are traced as constants)."""
-    import torch
-    from mmseg_lanet.apis import InputSpec
-    from mmseg_lanet.inference.torch_predict import segmentor_logits
-
-    class Logits(torch.nn.Module):
-
-        def __init__(self):
-            super().__init__()
-            self.segmentor = segmentor
-
-        def forward(self, windows):
-            return segmentor_logits(self.segmentor)(windows)
-
-    spec = InputSpec.from_config(segmentor.cfg)
-    mean, std = raw_statistics(spec)
-    ndsm = None if spec.dsm_mode is None else dict(
-        mode=spec.dsm_mode, mean=spec.dsm_mean, std=spec.dsm_std)
-    return export_onnx(
-        path, RawBands(Logits(), mean, std),
-        metadata(spec.bands, mean, std,
-                 segmentor.decode_head.out_channels, ndsm=ndsm),
-        (batch, len(spec.bands), *window), dynamic=False)

@@ -2,24 +2,18 @@
 onnxruntime: numpy in, numpy out, no torch (``pip install
 mmseg-lanet[deploy]``).
 
-The model file is written by ``tools/deployment/export_onnx.py``: its graph
-takes the raw bands (``bands``, float32 (N, C, H, W), the config's band
-order, values as stored) and normalises them itself, returns ``logits``
-float32 (N, K, H, W) at the input size, and carries what a map needs under
-the metadata key ``mmseg_lanet`` (JSON: bands, their raw mean and std,
-classes, palette, window and stride, nDSM rule...).
+The model file is written by ``tools/deployment/export_onnx.py``; what its
+graph takes and gives and what its metadata holds is the contract of
+:mod:`mmseg_lanet.deploy.metadata`, whose torch-free reader opens it.
 """
 import contextlib
-import json
-import os.path as osp
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..deploy.metadata import (HEIGHT_STATS_NAME, INPUT_NAME, OUTPUT_NAME,
+                               open_session)
 from .blended_inference import PredictFn
-
-METADATA_KEY = 'mmseg_lanet'
-INPUT_NAME, HEIGHT_STATS_NAME, OUTPUT_NAME = 'bands', 'height_stats', 'logits'
 
 
 def softmax_(logits: np.ndarray) -> np.ndarray:
@@ -30,13 +24,9 @@ def softmax_(logits: np.ndarray) -> np.ndarray:
     return logits
 
 
-def _first_line(err: BaseException) -> str:
-    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    return lines[0] if lines else type(err).__name__
-
-
 class OnnxSegmentor:
-    """An exported LANet opened in onnxruntime, with its metadata.
+    """An exported LANet opened in onnxruntime, as the map model of
+    :func:`mmseg_lanet.apis.predict_raster` (numpy arrays on the host).
 
     Args:
         path (str): The ``.onnx`` file.
@@ -50,12 +40,14 @@ class OnnxSegmentor:
         num_classes (int): K, classes the model predicts.
 
     Raises:
+        ImportError: onnxruntime is not installed.
         FileNotFoundError: No such file.
-        ValueError: Naming the file: not an ONNX model onnxruntime can run
-            (its opset or an operator unsupported here), no ``mmseg_lanet``
-            metadata (not exported by this package), or inputs and outputs
-            other than ``bands`` and ``logits``.
+        ValueError: Naming the file (see
+            :func:`mmseg_lanet.deploy.metadata.open_session`): not an ONNX
+            model, one onnxruntime cannot load here (e.g. its opset), one
+            without our metadata.
     """
+    device = None
 
     def __init__(self, path: str, threads: Optional[int] = None,
                  providers: Optional[Sequence[str]] = None) -> None:
@@ -65,53 +57,13 @@ class OnnxSegmentor:
             raise ImportError(
                 f'{path}: predicting with an ONNX model needs onnxruntime '
                 '(pip install mmseg-lanet[deploy])') from err
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'ONNX model not found: {path}')
         options = onnxruntime.SessionOptions()
         if threads is not None:
             options.intra_op_num_threads = threads
-        try:
-            self.session = onnxruntime.InferenceSession(
-                path, options, providers=list(providers or
-                                              ['CPUExecutionProvider']))
-        except Exception as err:  # onnxruntime's own exception types
-            raise ValueError(
-                f'{path}: onnxruntime {onnxruntime.__version__} cannot run '
-                f'this model: {_first_line(err)}') from None
+        self.session, self.metadata = open_session(path, providers, options)
         self.path = path
-        self.metadata = self._read_metadata()
         self.num_classes = int(self.metadata['num_classes'])
         self.palette = self.metadata.get('palette')
-
-    # The map model of mmseg_lanet.apis.predict_raster: numpy on the host.
-    device = None
-
-    def _read_metadata(self) -> Dict:
-        path, session = self.path, self.session
-        text = session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
-        if text is None:
-            raise ValueError(
-                f'{path}: no {METADATA_KEY!r} metadata: not a model exported '
-                'by tools/deployment/export_onnx.py (its bands, their '
-                'statistics and classes are unknown)')
-        try:
-            metadata = json.loads(text)
-        except ValueError as err:
-            raise ValueError(f'{path}: its {METADATA_KEY!r} metadata is not '
-                             f'JSON: {err}') from None
-        inputs = [i.name for i in session.get_inputs()]
-        outputs = [o.name for o in session.get_outputs()]
-        if inputs not in ([INPUT_NAME], [INPUT_NAME, HEIGHT_STATS_NAME]) \
-                or OUTPUT_NAME not in outputs:
-            raise ValueError(
-                f'{path}: takes {inputs} and gives {outputs}; a map needs one '
-                f'input {INPUT_NAME!r} and an output {OUTPUT_NAME!r}')
-        missing = [key for key in ('bands', 'mean', 'std', 'num_classes')
-                   if key not in metadata]
-        if missing:
-            raise ValueError(f'{path}: its {METADATA_KEY!r} metadata lacks '
-                             f'{", ".join(missing)}')
-        return metadata
 
     def input_spec(self):
         """What the graph takes (:class:`~mmseg_lanet.apis.InputSpec`, raw

@@ -6,7 +6,7 @@ import pytest
 pytest.importorskip('onnxruntime')
 pytest.importorskip('onnx')
 import torch  # noqa: E402
-from _onnx_models import export_segmentor, metadata  # noqa: E402
+from _onnx_models import metadata  # noqa: E402
 from _raster_helpers import read_back  # noqa: E402
 
 from mmseg_lanet.apis import InputSpec, PredictOptions, predict_raster  # noqa: E402,E501
@@ -17,9 +17,15 @@ BOUNDED = dict(mode='bounded', window=(64, 64), stride=(48, 48),
 
 
 @pytest.fixture(scope='module')
-def tiny_onnx(tiny_model, tmp_path_factory):
-    return export_segmentor(tmp_path_factory.mktemp('onnx') / 'tiny.onnx',
-                            tiny_model, (64, 64), batch=2)
+def tiny_onnx(tiny_checkpoint, tmp_path_factory):
+    """The tiny LANet exported by tools/deployment/export_onnx.py's
+    function, for 64 x 64 windows."""
+    from _raster_helpers import tiny_config
+    from mmseg_lanet.deploy.export import export_onnx
+    path = str(tmp_path_factory.mktemp('onnx') / 'tiny.onnx')
+    export_onnx(tiny_config(), tiny_checkpoint, path, shape=(64, 64),
+                check_sizes=[(64, 64)], log=lambda *args: None)
+    return path
 
 
 def test_onnx_and_pytorch_maps_agree(tiny_model, tiny_onnx, rasters,

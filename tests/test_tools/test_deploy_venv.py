@@ -6,7 +6,6 @@ import os
 import os.path as osp
 import subprocess
 
-import numpy as np
 import pytest
 
 pytest.importorskip('onnx')
@@ -28,12 +27,12 @@ TINY_MODEL = [
 
 
 def test_sample_tile_maps_in_the_deploy_venv(sample_root, tmp_path):
-    from _onnx_models import export_segmentor
-    from mmseg_lanet.apis import PredictOptions, predict_raster
-    from benchmarks.predict_benchmark import save_random_checkpoint
-    from mmseg_lanet.apis.segmentor_loading import load_segmentor
     from mmengine.config import Config
     from _tool_helpers import SAMPLE_CONFIG
+    from benchmarks.predict_benchmark import save_random_checkpoint
+    from mmseg_lanet.apis import PredictOptions, predict_raster
+    from mmseg_lanet.apis.segmentor_loading import load_segmentor
+    from mmseg_lanet.deploy.export import export_onnx
     # The package installed in the venv, not this checkout.
     env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
     listed = subprocess.run(
@@ -46,19 +45,21 @@ def test_sample_tile_maps_in_the_deploy_venv(sample_root, tmp_path):
     cfg.merge_from_dict({k: eval(v) for k, v in (
         option.split('=') for option in TINY_MODEL)})
     checkpoint = save_random_checkpoint('tiny', str(tmp_path / 'tiny.pth'))
-    segmentor = load_segmentor(cfg, checkpoint)
-    model = export_segmentor(tmp_path / 'tiny.onnx', segmentor, (128, 128))
+    model = str(tmp_path / 'tiny.onnx')
+    export_onnx(cfg, checkpoint, model, check_sizes=[(128, 128)],
+                log=lambda *args: None)
     image = osp.join(sample_root, 'img_dir', 'val', '2_13.tif')
     dsm = osp.join(sample_root, 'dsm_dir', 'val', '2_13.tif')
     run = subprocess.run(
         [PYTHON, osp.join(REPO, 'tools', 'predict.py'), model, image, '--dsm',
-         dsm, '--out-dir', str(tmp_path / 'maps'), '--mode', 'bounded'],
+         dsm, '--out-dir', str(tmp_path / 'maps'), '--mode', 'bounded',
+         '--window', '128'],
         capture_output=True, text=True, cwd=str(tmp_path), env=env,
         timeout=300)
     assert run.returncode == 0, run.stderr
     assert '(bounded, 16 window(s) predicted, 0 all nodata)' in run.stdout
     reference = predict_raster(
-        segmentor, image, str(tmp_path / 'torch'), dsm,
+        load_segmentor(cfg, checkpoint), image, str(tmp_path / 'torch'), dsm,
         PredictOptions(mode='bounded', window=(128, 128), quicklook=False))
     with rasterio.open(str(tmp_path / 'maps' / '2_13.tif')) as ds, \
             rasterio.open(reference['paths']['labels']) as ref:

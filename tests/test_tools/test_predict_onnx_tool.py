@@ -97,8 +97,8 @@ def test_bad_input_is_one_line_and_leaves_no_map(ortho, tmp_path):
     # A model that cannot be used stops the run (exit 2); a raster that does
     # not fit it fails alone (exit 1, after the other rasters).
     cases = [
-        (alien, 2, f"{alien}: no 'mmseg_lanet' metadata: not a model "
-         'exported by tools/deployment/export_onnx.py'),
+        (alien, 2, f'{alien}: an ONNX model without mmseg_lanet metadata '
+         '(not exported by tools/deployment/export_onnx.py)'),
         (five_bands, 1, f"failed: {ortho['image']}: the model takes band "
          "'nDSM'; give its height raster with --dsm"),
     ]

@@ -66,7 +66,13 @@ class InputSpec:
         """Read bands from ``model.backbone.band_names`` (else the test
         data set's ``bands``), statistics from ``model.data_preprocessor``
         and ``NormalizeDSM`` from ``test_pipeline`` (else the test data
-        set's pipeline)."""
+        set's pipeline).
+
+        ``data_preprocessor.bgr_to_rgb`` (or ``rgb_to_bgr``) is honoured
+        as MMSeg's ``SegDataPreProcessor`` applies it: a 3-band input
+        reaches the model in reverse order (its means and stds are of that
+        order already), other band counts unchanged; ``bands`` are then
+        the model's order, e.g. ('B', 'G', 'R') for ('R', 'G', 'B')."""
         bands = cfg.model.backbone.get('band_names') or cfg.get(
             'test_dataloader', {}).get('dataset', {}).get('bands')
         preprocessor = cfg.model.get('data_preprocessor') or {}
@@ -80,6 +86,9 @@ class InputSpec:
         if not len(bands) == len(mean) == len(std):
             raise ValueError(f'config: {len(bands)} bands {bands} but '
                              f'{len(mean)} means and {len(std)} stds')
+        if len(bands) == 3 and (preprocessor.get('bgr_to_rgb')
+                                or preprocessor.get('rgb_to_bgr')):
+            bands = bands[::-1]
         pipeline = cfg.get('test_pipeline') or cfg.test_dataloader.dataset.get(
             'pipeline', [])
         step = next((s for s in pipeline if s['type'] == 'NormalizeDSM'), {})

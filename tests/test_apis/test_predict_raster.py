@@ -825,3 +825,35 @@ def test_height_grid_compared_within_a_fraction_of_a_pixel(tiny_model,
                          shape)
     assert same_grid(None, None, shape)
     assert not same_grid(TRANSFORM, None, shape)
+
+
+@pytest.mark.parametrize('flag', ['bgr_to_rgb', 'rgb_to_bgr'])
+def test_channel_flip_of_the_preprocessor_is_honoured(scene, tmp_path, flag):
+    """A 3-band config with bgr_to_rgb (or rgb_to_bgr): MMSeg's
+    preprocessor reverses the loaded R, G, B before normalising; the raster
+    input gives the model the same array. A 5-band input is not flipped,
+    as MMSeg does not flip it."""
+    from mmengine.config import Config
+    from mmseg.models import SegDataPreProcessor
+    mean, std = [100., 110., 120.], [30., 40., 50.]
+    cfg = Config(dict(model=dict(
+        backbone=dict(band_names=('R', 'G', 'B')),
+        data_preprocessor=dict(mean=mean, std=std, **{flag: True})),
+        test_pipeline=[dict(type='LoadMultiBandImageFromFile')]))
+    spec = InputSpec.from_config(cfg)
+    assert spec.bands == ('B', 'G', 'R') and spec.mean == mean
+    path = write_geotiff(tmp_path / 'rgb.tif', scene['image'][:3],
+                         descriptions=('R', 'G', 'B'))
+    source = RasterInput(spec, path)
+    pixels, _ = source.read((0, 0, 150, 130))
+    source.close()
+    preprocessor = SegDataPreProcessor(mean=mean, std=std, **{flag: True})
+    loaded = torch.from_numpy(scene['image'][:3].astype(np.float32))
+    expected = preprocessor(dict(inputs=[loaded]))['inputs'][0]
+    np.testing.assert_allclose(pixels, expected.numpy(), rtol=1e-6,
+                               atol=1e-5)
+    five = Config(dict(model=dict(
+        backbone=dict(band_names=STACK_BANDS),
+        data_preprocessor=dict(mean=[0.] * 5, std=[1.] * 5, **{flag: True})),
+        test_pipeline=[dict(type='LoadMultiBandImageFromFile')]))
+    assert InputSpec.from_config(five).bands == STACK_BANDS

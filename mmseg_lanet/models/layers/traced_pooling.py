@@ -25,6 +25,18 @@ def exporting() -> bool:
             or torch.compiler.is_exporting())
 
 
+def at_most(values: Tensor, bound) -> Tensor:
+    """``min(values, bound)`` for integer tensors. ``torch.where`` rather
+    than ``clamp``: ONNX's Clip and Min take integers from opset 12 only,
+    and MMDeploy exports at opset 11."""
+    return torch.where(values > bound, bound, values)
+
+
+def at_least_one(values: Tensor) -> Tensor:
+    """``max(values, 1)`` for integer tensors (see :func:`at_most`)."""
+    return torch.where(values < 1, torch.ones_like(values), values)
+
+
 def bin_matrix(starts: Tensor, ends: Tensor, size) -> Tensor:
     """Averaging weights of bins ``[start_i, end_i)`` over ``size`` pixels.
 
@@ -45,7 +57,7 @@ def patch_bins(size, side: int) -> Tuple[Tensor, Tensor]:
     :func:`.patch_pooling.patch_kernel` shrinks the window."""
     count = (size + side - 1) // side
     starts = torch.arange(count) * side
-    return starts, torch.clamp(starts + side, max=size)
+    return starts, at_most(starts + side, size)
 
 
 def adaptive_bins(size, count) -> Tuple[Tensor, Tensor]:
@@ -93,7 +105,7 @@ def pool_descriptors(x: Tensor, window: Tuple[int, int], mode: str) -> Tensor:
     if mode == 'patch':
         return pool_patches(x, window)
     out_size = [
-        torch.clamp(size // side, min=1)
+        at_least_one(size // side)
         for size, side in zip(x.shape[-2:], window)
     ]
     return pool_adaptive(x, out_size)
@@ -107,7 +119,7 @@ def nearest_indices(in_size, out_size) -> Tensor:
         in_size = torch.tensor(in_size)
     scale = in_size.float() / out_size
     index = torch.floor(torch.arange(out_size).float() * scale).long()
-    return torch.clamp(index, max=in_size - 1)
+    return at_most(index, in_size - 1)
 
 
 def resize_nearest(x: Tensor, size: Sequence) -> Tensor:

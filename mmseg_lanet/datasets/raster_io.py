@@ -443,7 +443,16 @@ def window_of(array: np.ndarray, window: Window, path: str) -> np.ndarray:
     """
     _check_window(path, window, array.shape[:2])
     row, col, height, width = window
-    return np.array(array[row:row + height, col:col + width])
+    return _native_order(np.array(array[row:row + height, col:col + width]))
+
+
+def _native_order(array: np.ndarray) -> np.ndarray:
+    """``array`` in the machine's byte order, swapped in place if it was
+    read as stored by a big-endian TIFF: torch (``PackSegInputs``) refuses
+    other byte orders, and decoded rasters come in native order."""
+    if array.dtype.isnative:
+        return array
+    return array.byteswap(inplace=True).view(array.dtype.newbyteorder('='))
 
 
 def _interleaved_or_planar(layout) -> Optional[Tuple[str, tuple]]:
@@ -516,7 +525,8 @@ class WindowedRaster:
 
         Returns:
             np.ndarray: (height, width) or (height, width, C), a new array
-            (band planes seen band-last for planar files).
+            in the machine's byte order (band planes seen band-last for
+            planar files).
 
         Raises:
             ValueError: The window is not inside the raster.
@@ -536,6 +546,7 @@ class WindowedRaster:
                 stride = shape[1] * bands * size
                 _pread_rows(fd, out, offset + row * stride + col * bands *
                             size, stride, self.path)
+                out = _native_order(out)
                 return out if axes == 'YXS' else out[..., 0]
             bands, rows, cols = shape
             out = np.empty((bands, height, width), dtype)
@@ -543,7 +554,7 @@ class WindowedRaster:
                 _pread_rows(fd, out[band],
                             offset + ((band * rows + row) * cols + col) *
                             size, cols * size, self.path)
-            return out.transpose(1, 2, 0)
+            return _native_order(out).transpose(1, 2, 0)
         finally:
             os.close(fd)
 
@@ -562,6 +573,6 @@ def read_window(path: str, window: Window) -> np.ndarray:
 
     Returns:
         np.ndarray: (height, width) or (height, width, C), a new array
-        (never a view of the file).
+        (never a view of the file) in the machine's byte order.
     """
     return WindowedRaster(path).read(window)

@@ -147,35 +147,7 @@ def run_case(case: dict) -> dict:
         lambda module, args, out: result.update(
             backbone_dtype=str(out[-1].dtype).replace('torch.', '')))
     if case['method'] == 'predict':
-        # Time spent reading windows (in the read-ahead thread, beside the
-        # model): on a GPU it bounds prediction from files. This process
-        # runs this case alone, so the class can be wrapped.
-        read, spent = RasterInput.read, []
-
-        def timed_read(source, window):
-            start = time.perf_counter()
-            try:
-                return read(source, window)
-            finally:
-                spent.append(time.perf_counter() - start)
-
-        RasterInput.read = timed_read
-        if case.get('warmup'):
-            inferencer(case['image'], case['out_dir'] + '_warmup',
-                       case['dsm'], progress=False)
-        reads, outs = [], []
-
-        def predict():
-            spent.clear()
-            outs.append(inferencer(case['image'], case['out_dir'],
-                                   case['dsm'], progress=False)[0])
-            reads.append(sum(spent))
-
-        # A finished raster is skipped by a rerun: each run starts empty.
-        runs = _time_runs(predict, repeats, sync,
-                          prepare=lambda: empty_folder(case['out_dir']))
-        result.update(windows=outs[-1].get('predicted'),
-                      read_seconds=float(np.median(reads)))
+        runs = _time_predict(inferencer, case, result, sync)
     else:
         source = RasterInput(inferencer.spec, case['image'], dsm=case['dsm'])
         pixels, _ = source.read((0, 0, *source.shape))
@@ -205,6 +177,69 @@ def run_case(case: dict) -> dict:
     return result
 
 
+def _time_predict(inferencer, case: dict, result: dict, sync) -> List[float]:
+    """Time ``inferencer`` over the case's raster (the 'predict' method):
+    returns the seconds of each run, and adds to ``result`` the windows
+    predicted and the median time spent reading windows."""
+    from mmseg_lanet.apis.raster_input import RasterInput
+
+    # Time spent reading windows (in the read-ahead thread, beside the
+    # model): on a GPU it bounds prediction from files. This process runs
+    # this case alone, so the class can be wrapped.
+    read, spent = RasterInput.read, []
+
+    def timed_read(source, window):
+        start = time.perf_counter()
+        try:
+            return read(source, window)
+        finally:
+            spent.append(time.perf_counter() - start)
+
+    RasterInput.read = timed_read
+    if case.get('warmup'):
+        inferencer(case['image'], case['out_dir'] + '_warmup', case['dsm'],
+                   progress=False)
+    reads, outs = [], []
+
+    def predict():
+        spent.clear()
+        outs.append(inferencer(case['image'], case['out_dir'], case['dsm'],
+                               progress=False)[0])
+        reads.append(sum(spent))
+
+    # A finished raster is skipped by a rerun: each run starts empty.
+    runs = _time_runs(predict, case.get('repeats', 1), sync,
+                      prepare=lambda: empty_folder(case['out_dir']))
+    result.update(windows=outs[-1].get('predicted'),
+                  read_seconds=float(np.median(reads)))
+    return runs
+
+
+def run_onnx_case(case: dict) -> dict:
+    """The 'predict' method through the exported model on onnxruntime
+    (``case['onnx']``), in a process where torch and OpenMMLab cannot be
+    imported (:func:`run_case_in_subprocess`): its peak RSS is what a
+    deploy install uses."""
+    from mmseg_lanet.apis.raster_inference import (PredictOptions,
+                                                   RasterInferencer)
+    from mmseg_lanet.inference.onnx_predict import OnnxSegmentor
+    options = PredictOptions(
+        window=tuple(case['window']), stride=tuple(case['stride']),
+        batch_size=case['batch_size'], mode=case.get('mode', 'bounded'),
+        quicklook=False)
+    inferencer = RasterInferencer(
+        OnnxSegmentor(case['onnx'], threads=case.get('threads')),
+        options=options)
+    result = {}
+    runs = _time_predict(inferencer, case, result, lambda: None)
+    result.update(seconds=float(np.median(runs)), runs=runs)
+    result['peak_rss_mib'] = resource.getrusage(
+        resource.RUSAGE_SELF).ru_maxrss / 1024
+    result['torch_imported'] = any(
+        sys.modules.get(name) for name in ('torch', 'mmcv', 'mmseg'))
+    return result
+
+
 def _time_runs(run, repeats: int, sync, prepare=lambda: None) -> List[float]:
     """Seconds of each of ``repeats`` calls of ``run`` (``prepare`` before
     each, untimed; ``sync`` waits for the device)."""
@@ -227,10 +262,16 @@ def empty_folder(folder: str):
 
 
 def run_case_in_subprocess(case: dict, timeout: float = 3600) -> dict:
-    """:func:`run_case` in a fresh interpreter (clean peak RSS)."""
-    code = ('import json, sys; from benchmarks.predict_benchmark '
-            'import run_case; print("RESULT " + json.dumps(run_case('
-            'json.loads(sys.argv[1]))))')
+    """:func:`run_case` in a fresh interpreter (clean peak RSS); an
+    onnxruntime case (:func:`run_onnx_case`) where torch, mmcv, mmengine
+    and mmseg cannot be imported, as in a deploy install."""
+    onnx = case.get('backend') == 'onnxruntime'
+    # None in sys.modules: `import torch` fails, find_spec finds nothing.
+    block = ('sys.modules.update(dict.fromkeys(("torch", "mmcv", "mmengine",'
+             ' "mmseg"))); ' if onnx else '')
+    code = (f'import json, sys; {block}from benchmarks.predict_benchmark '
+            f'import {"run_onnx_case" if onnx else "run_case"} as run; '
+            'print("RESULT " + json.dumps(run(json.loads(sys.argv[1]))))')
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [REPO] + [p for p in [os.environ.get('PYTHONPATH')] if p]))
     proc = subprocess.run([sys.executable, '-c', code, json.dumps(case)],
@@ -257,6 +298,7 @@ def benchmark(work_dir: str,
               amp: bool = False,
               fold_norms: bool = False,
               repeats: int = 1,
+              backends: Sequence[str] = ('pytorch', ),
               log=print) -> List[dict]:
     """Run every (size, method) case, each in a subprocess.
 
@@ -279,6 +321,12 @@ def benchmark(work_dir: str,
             ``tools/predict.py``).
         repeats (int): Timed runs per case (after the warm-up on CUDA);
             a row's ``seconds`` is their median, ``runs`` all of them.
+        backends (Sequence[str]): 'pytorch' and/or 'onnxruntime': the
+            predict methods also through the model exported to ONNX
+            (:func:`mmseg_lanet.deploy.export.export_onnx`, once, checked at
+            the window's size) on onnxruntime, whose row gives the fraction
+            of its labels equal to PyTorch's (``label_agreement``) when
+            both ran.
         log (callable): Receives one line per case.
 
     Returns:
@@ -287,11 +335,16 @@ def benchmark(work_dir: str,
     os.makedirs(work_dir, exist_ok=True)
     checkpoint = save_random_checkpoint(
         model, osp.join(work_dir, f'random_{model}.pth'))
+    onnx = None
+    if 'onnxruntime' in backends:
+        onnx = export_model(model, checkpoint, work_dir, window, log)
     rows = []
     for size in sizes:
         rasters = write_test_rasters(work_dir, size)
-        for method in methods:
-            out_dir = osp.join(work_dir, f'out_{method}_{size}')
+        for method, backend in ((m, b) for m in methods for b in backends
+                                if b == 'pytorch' or m.startswith('predict')):
+            suffix = '' if backend == 'pytorch' else f'_{backend}'
+            out_dir = osp.join(work_dir, f'out_{method}_{size}{suffix}')
             empty_folder(out_dir)
             empty_folder(out_dir + '_warmup')
             case = dict(
@@ -304,9 +357,15 @@ def benchmark(work_dir: str,
                 dsm=rasters['dsm'], out_dir=out_dir,
                 warmup=device.startswith('cuda'),
                 channels_last=channels_last and method != 'slide',
-                amp=amp, fold_norms=fold_norms, repeats=repeats)
+                amp=amp, fold_norms=fold_norms, repeats=repeats,
+                backend=backend, onnx=onnx)
             figures = run_case_in_subprocess(case)
-            row = dict(size=size, method=method, model=model, device=device,
+            reference = osp.join(work_dir, f'out_{method}_{size}')
+            if backend != 'pytorch' and 'pytorch' in backends:
+                figures['label_agreement'] = label_agreement(
+                    out_dir, reference, rasters['image'])
+            row = dict(size=size, method=method, backend=backend,
+                       model=model, device=device,
                        window=tuple(window), stride=tuple(stride),
                        batch_size=case['batch_size'],
                        channels_last=case['channels_last'], amp=amp,
@@ -316,11 +375,38 @@ def benchmark(work_dir: str,
     return rows
 
 
+def export_model(model: str, checkpoint: str, work_dir: str,
+                 window: Sequence[int], log=print) -> str:
+    """The model exported to ONNX for onnxruntime (dynamic sizes), once
+    per work folder; checked against PyTorch at ``window``."""
+    from mmseg_lanet.deploy.export import export_onnx
+    path = osp.join(work_dir, f'random_{model}.onnx')
+    if not osp.isfile(path):
+        export_onnx(_config(model), checkpoint, path,
+                    check_sizes=[tuple(window)], log=log)
+    return path
+
+
+def label_agreement(out_dir: str, reference_dir: str, image: str) -> float:
+    """Fraction of the pixels whose labels in ``out_dir``'s map of
+    ``image`` equal those of ``reference_dir``'s."""
+    from mmseg_lanet.datasets.georaster import RasterReader
+    name = osp.splitext(osp.basename(image))[0] + '.tif'
+    labels = []
+    for folder in (out_dir, reference_dir):
+        with RasterReader(osp.join(folder, name)) as raster:
+            labels.append(raster.read((0, 0, *raster.shape)))
+    return float((labels[0] == labels[1]).mean())
+
+
 def format_row(row: dict) -> str:
     extra = (f', peak CUDA {row["peak_cuda_mib"]:.0f} MiB'
              if 'peak_cuda_mib' in row else '')
     if 'read_seconds' in row:
         extra += f', reading {row["read_seconds"]:.2f} s'
+    if 'label_agreement' in row:
+        extra += (f', labels equal to PyTorch\'s on '
+                  f'{100 * row["label_agreement"]:.3f} %')
     runs = row.get('runs', ())
     if len(runs) > 1:
         extra += (f', median of {len(runs)} runs '
@@ -328,7 +414,9 @@ def format_row(row: dict) -> str:
     precision = 'AMP ' if row.get('amp') else 'fp32'
     if row.get('fold_norms'):
         precision += ' BN folded'
-    return (f'{row["size"]:>6} x {row["size"]:<6} {row["method"]:<14} '
+    method = row['method'] + ('' if row.get('backend', 'pytorch') ==
+                              'pytorch' else ' (ORT)')
+    return (f'{row["size"]:>6} x {row["size"]:<6} {method:<20} '
             f'{row["model"]:<5} {row["device"]:<5} {precision} batch '
             f'{row["batch_size"]:<3} {row["seconds"]:9.2f} s  peak RSS '
             f'{row["peak_rss_mib"]:8.0f} MiB{extra}')
@@ -338,14 +426,31 @@ def summarise(rows: Sequence[dict]) -> List[str]:
     """Ratios the targets are about: peak RSS of the largest vs smallest
     raster (bounded predict), and slide time over blend time per size."""
     lines = []
-    predict = {r['size']: r for r in rows if r['method'] == 'predict'}
+    predict = {r['size']: r for r in rows if r['method'] == 'predict'
+               and r.get('backend', 'pytorch') == 'pytorch'}
     if len(predict) >= 2:
         small, large = min(predict), max(predict)
         ratio = predict[large]['peak_rss_mib'] / predict[small]['peak_rss_mib']
         lines.append(f'peak RSS {large}^2 / {small}^2 (bounded predict): '
                      f'{ratio:.2f} (target <= 1.2)')
     for size in sorted({r['size'] for r in rows}):
-        by = {r['method']: r for r in rows if r['size'] == size}
+        for method in ('predict', 'predict-whole'):
+            by = {r.get('backend', 'pytorch'): r for r in rows
+                  if r['size'] == size and r['method'] == method}
+            if 'pytorch' in by and 'onnxruntime' in by:
+                torch_row, ort = by['pytorch'], by['onnxruntime']
+                lines.append(
+                    f'{size}^2 {method}: onnxruntime '
+                    f'{torch_row["seconds"] / ort["seconds"]:.2f}x as fast as'
+                    f' PyTorch ({ort["seconds"]:.1f} vs '
+                    f'{torch_row["seconds"]:.1f} s; target >= 1.8), peak '
+                    f'RSS {ort["peak_rss_mib"]:.0f} vs '
+                    f'{torch_row["peak_rss_mib"]:.0f} MiB (target: no '
+                    'higher), labels equal on '
+                    f'{100 * ort["label_agreement"]:.3f} % (target >= '
+                    f'{99.99 if method == "predict-whole" else 99.9} %)')
+        by = {r['method']: r for r in rows if r['size'] == size
+              and r.get('backend', 'pytorch') == 'pytorch'}
         if 'slide' in by and 'blend' in by:
             speedup = by['slide']['seconds'] / by['blend']['seconds']
             lines.append(f'{size}^2: MMSeg slide / blend time: '

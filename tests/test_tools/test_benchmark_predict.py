@@ -97,3 +97,27 @@ def test_summary_ratios():
     assert summarise(rows) == [
         'peak RSS 12000^2 / 2048^2 (bounded predict): 1.10 (target <= 1.2)',
         '2048^2: MMSeg slide / blend time: 3.00x']
+
+
+def test_onnxruntime_beside_pytorch(tmp_path):
+    """--backend pytorch onnxruntime: the predict method through both, the
+    exported model in a process without torch, labels compared (slide and
+    blend run on PyTorch only)."""
+    rows = benchmark_predict.main([
+        '--work-dir', str(tmp_path), '--sizes', '64', '--methods', 'predict',
+        '--model', 'tiny', '--window', '32', '32', '--stride', '24',
+        '24', '--threads', '1', '--backend', 'pytorch', 'onnxruntime'
+    ])
+    assert [(r['method'], r['backend']) for r in rows] == [
+        ('predict', 'pytorch'), ('predict', 'onnxruntime')]
+    ort = rows[1]
+    assert ort['torch_imported'] is False and ort['windows'] == 9
+    assert ort['peak_rss_mib'] > 20 and ort['seconds'] > 0
+    assert 0.999 <= ort['label_agreement'] <= 1
+    assert osp.isfile(tmp_path / 'random_tiny.onnx')
+    assert osp.isfile(tmp_path / 'out_predict_64_onnxruntime' / 'ortho_64.tif')
+    assert 'predict (ORT)' in format_row(ort)
+    assert "labels equal to PyTorch's on" in format_row(ort)
+    line = next(li for li in summarise(rows) if 'onnxruntime' in li)
+    assert line.startswith('64^2 predict: onnxruntime ') and (
+        'as fast as PyTorch' in line and 'labels equal on' in line)

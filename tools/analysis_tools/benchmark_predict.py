@@ -7,6 +7,10 @@ CPU (memory and speed):
       --methods predict --model tiny
   python tools/analysis_tools/benchmark_predict.py --sizes 2048 \
       --methods slide blend --model r50
+CPU, PyTorch vs the exported model on onnxruntime (side by side, labels
+compared):
+  python tools/analysis_tools/benchmark_predict.py --sizes 2048 \
+      --methods predict --model r50 --backend pytorch onnxruntime
 GPU (batched windows vs MMSeg slide):
   python tools/analysis_tools/benchmark_predict.py --device cuda \
       --sizes 6000 --methods slide blend --model r50 --batch-size 16 \
@@ -39,7 +43,8 @@ def main(argv=None):
     parser.add_argument('--window', type=int, nargs=2, default=[512, 512])
     parser.add_argument('--stride', type=int, nargs=2, default=[341, 341])
     parser.add_argument('--batch-size', type=int, default=4)
-    parser.add_argument('--threads', type=int, help='torch CPU threads')
+    parser.add_argument('--threads', type=int,
+                        help='CPU threads of torch (and onnxruntime)')
     parser.add_argument(
         '--channels-last', action='store_true',
         help='predict and blend in channels-last memory format')
@@ -54,6 +59,12 @@ def main(argv=None):
     parser.add_argument(
         '--repeats', type=int, default=1,
         help='timed runs per case (default 1); a row reports their median')
+    parser.add_argument(
+        '--backend', nargs='+', choices=['pytorch', 'onnxruntime'],
+        default=['pytorch'],
+        help='who runs the predict methods: PyTorch and/or the model '
+        'exported to ONNX on onnxruntime (in a process without torch); '
+        'slide and blend run on PyTorch')
     parser.add_argument('--json', help='also write the rows as JSON here')
     args = parser.parse_args(argv)
     if args.repeats < 1:
@@ -66,7 +77,7 @@ def main(argv=None):
     rows = benchmark(args.work_dir, args.sizes, args.methods, args.model,
                      args.device, args.window, args.stride, args.batch_size,
                      args.threads, args.channels_last, args.amp,
-                     args.fuse_conv_bn, args.repeats)
+                     args.fuse_conv_bn, args.repeats, args.backend)
     for line in summarise(rows):
         print(line)
     if args.json:

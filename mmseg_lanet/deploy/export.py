@@ -303,6 +303,10 @@ def export_onnx(config: Union[str, object],
             session, model, spec, check_sizes, batch_size, max_diff,
             min_agreement, log, name=out)
         write_metadata(temp, metadata)
+        # mkstemp's file is private (0600); the model gets a new file's mode.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp, 0o666 & ~umask)
         os.replace(temp, out)
     finally:
         if osp.exists(temp):

@@ -100,6 +100,12 @@ def test_lanet_export_matches_pytorch_and_carries_metadata(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert 'check 72 x 100 (batch 2): max logit difference' in printed
     assert f'wrote {out}' in printed
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(out).st_mode & 0o777 == 0o666 & ~umask  # not private
+    assert sorted(os.listdir(tmp_path)) == [
+        'lanet.onnx', 'lanet_r50-d32' + POTSDAM, 'tiny.pth'
+    ]
     # What the file carries, read back without torch's help.
     metadata = read_metadata(out)
     assert metadata == written

@@ -16,7 +16,7 @@ CPU): MMSeg's slide as mmengine's ``TestLoop(fp16=True)`` runs it, blend
 and predict as ``--amp`` of ``tools/predict.py`` does.
 
 Each case runs in a fresh Python process so that its peak RSS
-(``ru_maxrss``) is its own. On CUDA every case runs with
+(:func:`peak_rss_mib`) is its own. On CUDA every case runs with
 ``cudnn.benchmark`` on, as ``tools/test.py`` does through the configs'
 ``env_cfg``, and is timed after a first, untimed run: the warm-up that
 searches convolution algorithms for the case's shapes. With ``repeats``
@@ -170,11 +170,26 @@ def run_case(case: dict) -> dict:
             runs = _time_runs(lambda: model.inference(images, metas),
                               repeats, sync)
     result.update(seconds=float(np.median(runs)), runs=runs)
-    result['peak_rss_mib'] = resource.getrusage(
-        resource.RUSAGE_SELF).ru_maxrss / 1024
+    result['peak_rss_mib'] = peak_rss_mib()
     if case['device'].startswith('cuda'):
         result['peak_cuda_mib'] = torch.cuda.max_memory_allocated() / 2**20
     return result
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory in MiB since it started its
+    program: ``VmHWM`` of ``/proc/self/status``. ``ru_maxrss`` is not: a
+    child keeps its parent's peak from before ``exec`` (a case run from a
+    parent of 1 GiB reported at least 1 GiB); it is the fallback where
+    ``/proc`` is missing."""
+    try:
+        with open('/proc/self/status') as status:
+            for line in status:
+                if line.startswith('VmHWM:'):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _time_predict(inferencer, case: dict, result: dict, sync) -> List[float]:
@@ -233,8 +248,7 @@ def run_onnx_case(case: dict) -> dict:
     result = {}
     runs = _time_predict(inferencer, case, result, lambda: None)
     result.update(seconds=float(np.median(runs)), runs=runs)
-    result['peak_rss_mib'] = resource.getrusage(
-        resource.RUSAGE_SELF).ru_maxrss / 1024
+    result['peak_rss_mib'] = peak_rss_mib()
     result['torch_imported'] = any(
         sys.modules.get(name) for name in ('torch', 'mmcv', 'mmseg'))
     return result

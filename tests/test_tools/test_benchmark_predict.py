@@ -121,3 +121,24 @@ def test_onnxruntime_beside_pytorch(tmp_path):
     line = next(li for li in summarise(rows) if 'onnxruntime' in li)
     assert line.startswith('64^2 predict: onnxruntime ') and (
         'as fast as PyTorch' in line and 'labels equal on' in line)
+
+
+def test_peak_rss_is_the_case_process_own():
+    """A process started from this one (holding torch and more) reports its
+    own peak: ru_maxrss keeps the parent's from before exec."""
+    import subprocess
+    import numpy as np
+    from benchmarks.predict_benchmark import peak_rss_mib
+    held = np.ones(256 * 2**20 // 8)  # this process: at least 256 MiB more
+    code = ('import resource, sys; sys.modules.update(dict.fromkeys(('
+            '"torch", "mmcv", "mmengine", "mmseg"))); '
+            'from benchmarks.predict_benchmark import peak_rss_mib; '
+            'print(peak_rss_mib(), resource.getrusage('
+            'resource.RUSAGE_SELF).ru_maxrss / 1024)')
+    own, inherited = map(float, subprocess.run(
+        [sys.executable, '-c', code], capture_output=True, text=True,
+        check=True, cwd=REPO).stdout.split())
+    parent = peak_rss_mib()
+    assert held.sum() > 0 and parent > 256
+    assert inherited >= parent - 1  # the parent's, not the child's
+    assert own < parent / 2

@@ -7,10 +7,11 @@ are checked before the runner is built, and multi-process runs work on
 CPU-only machines (gloo). See :mod:`mmseg_lanet.engine.cpu_distributed`.
 """
 import argparse
+import functools
 import logging
 import os
 import os.path as osp
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
@@ -71,15 +72,22 @@ def _build_runner(cfg: Config):
     return Runner.from_cfg(cfg)
 
 
-def _run(cfg: Config, loop: str) -> None:
-    """Build the runner, run its ``train`` or ``test`` loop, then close the
-    process group of a distributed run: left to interpreter exit, its
+def closes_process_group(main: Callable) -> Callable:
+    """Make a tool's ``main`` destroy the default process group, if any,
+    when it returns or raises: left to interpreter exit, gloo's worker
     threads once aborted a finished CPU run ('terminate called without an
-    active exception'), and PyTorch warns of the leak."""
-    getattr(_build_runner(cfg), loop)()
-    import torch.distributed as dist
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
+    active exception'), and would hide the traceback of a failed one."""
+
+    @functools.wraps(main)
+    def wrapper(*args, **kwargs):
+        try:
+            return main(*args, **kwargs)
+        finally:
+            import torch.distributed as dist
+            if dist.is_available() and dist.is_initialized():
+                dist.destroy_process_group()
+
+    return wrapper
 
 
 def enable_amp(cfg: Config) -> None:
@@ -96,6 +104,7 @@ def enable_amp(cfg: Config) -> None:
     cfg.optim_wrapper.loss_scale = 'dynamic'
 
 
+@closes_process_group
 def train(argv: Optional[Sequence[str]] = None) -> None:
     """Train a segmentor: ``tools/train.py CONFIG [--resume] [--amp] ...``."""
     parser = _base_parser('Train a segmentor')
@@ -117,7 +126,7 @@ def train(argv: Optional[Sequence[str]] = None) -> None:
     elif args.resume is not None:
         check_checkpoint_file(args.resume)
         cfg.resume, cfg.load_from = True, args.resume
-    _run(cfg, 'train')
+    _build_runner(cfg).train()
 
 
 def _trigger_visualization(cfg: Config, args) -> None:
@@ -133,6 +142,7 @@ def _trigger_visualization(cfg: Config, args) -> None:
         cfg.visualizer['save_dir'] = args.show_dir
 
 
+@closes_process_group
 def test(argv: Optional[Sequence[str]] = None) -> None:
     """Test a checkpoint: ``tools/test.py CONFIG CHECKPOINT [--tta] ...``."""
     parser = _base_parser('Test (and evaluate) a segmentor')
@@ -173,4 +183,4 @@ def test(argv: Optional[Sequence[str]] = None) -> None:
         cfg.test_evaluator['keep_results'] = True
     if args.confusion_matrix is not None:
         cfg.test_evaluator['confusion_matrix_path'] = args.confusion_matrix
-    _run(cfg, 'test')
+    _build_runner(cfg).test()

@@ -1,9 +1,14 @@
-"""The CPU (gloo) DDP wrapper behaves like mmengine's GPU one."""
+"""The CPU (gloo) DDP wrapper behaves like mmengine's GPU one; srun's tasks
+find each other; the tools close their process group."""
+import os
+
 import pytest
+import torch
 import torch.distributed as dist
 from torch import nn
 
-from mmseg_lanet.engine.cpu_distributed import CPUDistributedDataParallel
+from mmseg_lanet.engine.cpu_distributed import (CPUDistributedDataParallel,
+                                                slurm_environment)
 
 
 @pytest.fixture
@@ -27,3 +32,50 @@ def test_buffers_not_broadcast_like_the_gpu_wrapper(gloo_group):
     explicit = CPUDistributedDataParallel(
         nn.Conv2d(2, 4, 1), broadcast_buffers=True)
     assert explicit.broadcast_buffers is True
+
+
+def test_tools_destroy_their_process_group_also_on_error(tmp_path):
+    from mmseg_lanet.engine.cli import closes_process_group
+
+    @closes_process_group
+    def failing_main():
+        dist.init_process_group(
+            'gloo', init_method=f'file://{tmp_path / "store"}', rank=0,
+            world_size=1)
+        raise ValueError('bad input')
+
+    with pytest.raises(ValueError, match='bad input'):
+        failing_main()
+    assert not dist.is_initialized()
+
+
+SRUN_TASK = dict(SLURM_PROCID='1', SLURM_NTASKS='2', SLURM_LOCALID='1',
+                 SLURM_NODELIST='node[07-08]', SLURM_CPUS_PER_TASK='3')
+
+
+def test_slurm_environment_gives_torch_its_variables(monkeypatch):
+    for key in ('MASTER_PORT', 'OMP_NUM_THREADS', 'RANK', 'WORLD_SIZE'):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in SRUN_TASK.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv('MASTER_ADDR', 'node07')  # kept: no scontrol call
+    threads = torch.get_num_threads()
+    try:
+        slurm_environment()
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(threads)
+    assert [os.environ[k] for k in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK',
+                                    'MASTER_ADDR', 'MASTER_PORT')] == [
+                                        '1', '2', '1', 'node07', '29500']
+
+
+def test_slurm_launcher_outside_srun_is_named(monkeypatch):
+    for key in SRUN_TASK:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv('SLURM_NTASKS', '2')
+    with pytest.raises(RuntimeError) as err:
+        slurm_environment()
+    assert str(err.value) == (
+        '--launcher slurm expects srun to set SLURM_PROCID, SLURM_NODELIST; '
+        'start the run with tools/slurm_train.sh or srun.')

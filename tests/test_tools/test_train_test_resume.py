@@ -1,5 +1,6 @@
-"""train -> test -> resume on the synthetic sample, with our tools, with
-MMSeg's own tools (plugin through custom_imports) and with 2 CPU processes.
+"""train -> test -> resume on the synthetic sample, with our tools and with
+MMSeg's own tools (plugin through custom_imports); distributed runs are in
+test_clusters.py.
 
 Each run loads the checkpoint the previous one wrote under torch's safe
 (weights_only) loading, which torch >= 2.6 applies by default.
@@ -9,7 +10,7 @@ import os.path as osp
 import torch
 
 from _tool_helpers import (MMSEG_TOOLS, REPO, SAMPLE_CONFIG, final_metrics,
-                           free_port, python, run, run_ok, tiny_options)
+                           python, run, run_ok, tiny_options)
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 TEST = osp.join(REPO, 'tools', 'test.py')
@@ -88,36 +89,6 @@ def test_train_test_resume_with_mmseg_tools(sample_root, tmp_path):
     _train_test_resume(
         osp.join(MMSEG_TOOLS, 'train.py'), osp.join(MMSEG_TOOLS, 'test.py'),
         str(tmp_path), sample_root)
-
-
-def test_two_process_cpu_training(sample_root, tmp_path):
-    work_dir = str(tmp_path)
-    # The config's loader processes: with the loading in the main process
-    # a rank once aborted at exit ('terminate called without an active
-    # exception') after a finished run.
-    options = [o for o in tiny_options(sample_root, iters=4)
-               if '_workers=' not in o]
-    log = run_ok(['bash', osp.join(REPO, 'tools', 'dist_train.sh'),
-                  SAMPLE_CONFIG, '2', '--work-dir', work_dir,
-                  '--cfg-options', *options],
-                 cwd=work_dir, env={'PORT': free_port()}, timeout=400)
-    assert 'Distributed training: True' in log
-    assert "'backend': 'gloo'" in log
-    assert 'Iter(train) [4/4]' in log and 'Iter(train) [5/' not in log
-    ckpt = osp.join(work_dir, 'iter_4.pth')
-    assert _checkpoint_iter(ckpt) == 4
-
-    single = final_metrics(
-        run_ok(python(TEST, SAMPLE_CONFIG, ckpt, '--work-dir', work_dir,
-                      '--cfg-options', *options), cwd=work_dir), 'test')
-    both = final_metrics(
-        run_ok(['bash', osp.join(REPO, 'tools', 'dist_test.sh'),
-                SAMPLE_CONFIG, ckpt, '2', '--work-dir', work_dir,
-                '--cfg-options', *options],
-               cwd=work_dir, env={'PORT': free_port()}, timeout=400), 'test')
-    # Each rank predicts part of the tiles: equal metrics mean the
-    # confusion matrices of both ranks were gathered.
-    assert both == single
 
 
 def test_not_a_checkpoint_is_named(tmp_path):

@@ -7,6 +7,7 @@ rank once aborted at exit ('terminate called without an active exception').
 Each launch costs seconds of imports, so the runs are shared by the tests of
 this module.
 """
+import functools
 import os
 import os.path as osp
 import shutil
@@ -150,6 +151,7 @@ def test_two_nodes_on_loopback(single_node, options, tmp_path):
 # Slurm ---------------------------------------------------------------------
 
 
+@functools.lru_cache()
 def _slurm_missing():
     """Why no Slurm job can run here, or None when one can."""
     hint = 'start one with tools/ci/start_slurm.sh (as root)'

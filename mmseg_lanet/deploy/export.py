@@ -1,9 +1,11 @@
 """Export a trained segmentor to ONNX: raw bands in, logits at the input
 size out, the config's normalisation inside the graph and what a map needs
 in the file's metadata (the contract is in :mod:`.metadata`)."""
+import contextlib
 import os
 import os.path as osp
 import tempfile
+import sys
 import time
 import warnings
 from typing import List, Optional, Sequence, Tuple, Union
@@ -178,6 +180,32 @@ def _unsupported_op(error: Exception) -> str:
     return f'operator {op} ({first})'
 
 
+@contextlib.contextmanager
+def _output_on_success():
+    """Hold back what the process writes to its stdout and stderr (file
+    descriptors 1 and 2, C++ included) and replay it unless the block
+    raises: the TorchScript exporter prints its whole graph before it
+    raises, which would bury the one-line error."""
+    held = []
+    for fd, stream in ((1, sys.stdout), (2, sys.stderr)):
+        stream.flush()
+        held.append((fd, stream, os.dup(fd), tempfile.TemporaryFile()))
+        os.dup2(held[-1][3].fileno(), fd)
+    failed = True
+    try:
+        yield
+        failed = False
+    finally:
+        for fd, stream, saved, temp in held:
+            stream.flush()
+            os.dup2(saved, fd)
+            os.close(saved)
+            if not failed:
+                temp.seek(0)
+                os.write(fd, temp.read())
+            temp.close()
+
+
 def trace_to_onnx(deployable: DeployableSegmentor, path: str, bands: int,
                   opset: int, shape: Optional[Sequence[int]],
                   probe: Tuple[int, int] = (64, 64)) -> None:
@@ -197,7 +225,8 @@ def trace_to_onnx(deployable: DeployableSegmentor, path: str, bands: int,
     axes = {0: 'batch'} if shape is not None else {
         0: 'batch', 2: 'height', 3: 'width'}
     try:
-        with torch.no_grad(), warnings.catch_warnings():
+        with torch.no_grad(), warnings.catch_warnings(), \
+                _output_on_success():
             # Shape checks of the model (band count, batch sizes) become
             # constants of the trace; the checker runs other sizes.
             warnings.simplefilter('ignore', torch.jit.TracerWarning)

@@ -188,7 +188,7 @@ def test_checker_refuses_and_leaves_no_file(tmp_path):
 
 
 def test_a_head_that_cannot_export_is_refused_naming_the_op(
-        tmp_path, monkeypatch):
+        tmp_path, monkeypatch, capfd):
     """Without the exportable pooling, PSPNet's adaptive pooling of a
     symbolic size cannot be written."""
     import mmseg_lanet.deploy.export as export_module
@@ -200,6 +200,8 @@ def test_a_head_that_cannot_export_is_refused_naming_the_op(
         export_onnx(cfg, checkpoint, str(tmp_path / 'psp.onnx'),
                     check_sizes=[(64, 64)], log=lambda line: None)
     assert sorted(os.listdir(tmp_path)) == ['tiny.pth']
+    # The exporter's dump of its graph does not bury the error.
+    assert 'Torch IR graph' not in ''.join(capfd.readouterr())
 
 
 def test_tool_errors_are_one_line(tmp_path, capsys):

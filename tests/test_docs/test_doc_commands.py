@@ -18,7 +18,8 @@ A command (a line of a ```shell, ```bash or ```sh block; lines ending in
   the block, REASON one of ``REASONS``. The suite cannot run such a command,
   but its tool must exist and, for a ``python`` tool, accept every
   ``--flag`` the command gives (checked against its ``--help``); a command
-  "covered by .ci/run" must be a line of ``.ci/run``.
+  "covered by .ci/run" must be a line of ``.ci/run``; a block "covered by
+  tests/PATH.py::test_name" (or a whole module) is checked as ``COVERED``.
 
 Commands that a guide names for the user's own data are marked
 ``synopsis`` (placeholders such as CONFIG, CHECKPOINT).
@@ -54,6 +55,9 @@ REASONS = {
     'synopsis': 'a usage line with placeholders (CONFIG, CHECKPOINT, ...)',
     'covered by .ci/run': '.ci/run runs it on a clean clone (checked)',
 }
+#: Or ``covered by tests/...py::test_name`` (or a whole test module): that
+#: test runs the block's tools with their flags (checked as for COVERED).
+COVERED_BY_TEST = re.compile(r'covered by (tests/[\w/]+\.py(?:::\w+)?)')
 MARKER = re.compile(r'<!--\s*docs-test:\s*(.*?)\s*-->')
 FENCE = re.compile(r'^```(shell|bash|sh)\s*$')
 
@@ -324,7 +328,10 @@ COVERED = [
 
 def _how_to_fix(command: DocCommand) -> str:
     reasons = '\n'.join(f'         <!-- docs-test: {r} -->   -- {why}'
-                        for r, why in REASONS.items())
+                        for r, why in REASONS.items()) + (
+        '\n         <!-- docs-test: covered by tests/PATH.py::test_name -->'
+        '   -- that test runs\n            the block\'s tools with its flags '
+        '(checked)')
     return (
         f'{command.page}:{command.line}: the command\n'
         f'    {command.text}\n'
@@ -352,11 +359,13 @@ def test_every_doc_command_is_run_covered_or_marked():
     problems = []
     for command in commands:
         if command.reason is not None:
-            if command.reason not in REASONS:
+            if command.reason not in REASONS and not \
+                    COVERED_BY_TEST.fullmatch(command.reason):
                 problems.append(
                     f'{command.page}:{command.line}: unknown reason '
                     f'{command.reason!r} in <!-- docs-test: ... -->; use '
-                    f'one of {sorted(REASONS)}')
+                    f'one of {sorted(REASONS)} or "covered by '
+                    'tests/PATH.py::test_name"')
             elif command.text in ran | covered:
                 problems.append(
                     f'{command.page}:{command.line}: `{command.text}` is '
@@ -435,36 +444,59 @@ def test_run_doc_command(entry, clone):
 
 
 def _test_module(test: str):
-    path, name = test.split('::')
+    """The strings and imported modules of a test's module (and of the
+    ``tests/_*.py`` helpers it imports); checks the test function exists
+    (``path::name``; a bare path names the module)."""
+    path, _, name = test.partition('::')
+    assert osp.isfile(osp.join(REPO, path)), f'{test}: no such file'
     with open(osp.join(REPO, path), encoding='utf-8') as f:
         tree = ast.parse(f.read())
     functions = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
-    assert name in functions, f'{test}: no such test function'
-    strings = {n.value for n in ast.walk(tree)
-               if isinstance(n, ast.Constant) and isinstance(n.value, str)}
-    modules = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import)
-               for a in n.names}
+    assert not name or name in functions, f'{test}: no such test function'
+    strings, modules = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            strings.add(node.value)
+        elif isinstance(node, ast.Import):
+            modules.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and \
+                node.module.startswith('_'):
+            for folder in (osp.dirname(path), 'tests'):
+                helper = osp.join(REPO, folder, node.module + '.py')
+                if osp.isfile(helper):
+                    strings |= _test_module(osp.relpath(helper, REPO))[0]
+                    break
     return strings, modules
+
+
+def covering_problems(command: 'DocCommand', test: str) -> List[str]:
+    """Why ``test`` does not run ``command``'s tool with its flags (and its
+    ``--cfg-options`` keys); empty when it does, or when the command runs
+    no tool of this repository (``wait``, ``export``)."""
+    if command.tool is None:
+        return []
+    strings, modules = _test_module(test)
+    tool = osp.basename(command.tool)
+    if not (tool in strings or osp.splitext(tool)[0] in modules
+            or any(s.endswith('/' + tool) for s in strings)):
+        return [f'{test} does not run {command.tool}']
+    problems = [f'{test} does not pass {flag} to {command.tool}'
+                for flag in command.flags() if flag not in strings]
+    words = command.words
+    if '--cfg-options' in words:
+        keys = [w.split('=')[0] + '=' for w in
+                words[words.index('--cfg-options') + 1:] if '=' in w]
+        problems += [f'{test} sets no {key}...' for key in keys
+                     if not any(s.startswith(key) for s in strings)]
+    return problems
 
 
 @pytest.mark.parametrize('entry', COVERED, ids=[c.command.split()[1]
                                                 for c in COVERED])
 def test_covering_test_runs_the_tool_with_those_flags(entry):
     command = DocCommand('', 0, entry.command.split(' '), None)
-    strings, modules = _test_module(entry.test)
-    tool = osp.basename(command.tool)
-    assert (tool in strings or osp.splitext(tool)[0] in modules
-            or any(s.endswith('/' + tool) for s in strings)), (
-                f'{entry.test} does not run {command.tool}')
-    missing = [f for f in command.flags() if f not in strings]
-    assert not missing, (f'{entry.test} does not pass {missing} to '
-                         f'{command.tool} (docs: `{entry.command}`)')
-    words = command.words
-    if '--cfg-options' in words:
-        keys = [w.split('=')[0] + '=' for w in
-                words[words.index('--cfg-options') + 1:] if '=' in w]
-        assert all(any(s.startswith(k) for s in strings) for k in keys), (
-            f'{entry.test} sets none of {keys}')
+    problems = covering_problems(command, entry.test)
+    assert not problems, f'docs: `{entry.command}`:\n' + '\n'.join(problems)
 
 
 _HELP: Dict[str, str] = {}
@@ -486,6 +518,11 @@ def test_marked_commands_name_real_tools_and_flags():
             if command.text not in lines:
                 problems.append(f'{command.page}:{command.line}: '
                                 f'`{command.text}` is not a line of .ci/run')
+        by_test = COVERED_BY_TEST.fullmatch(command.reason or '')
+        if by_test:
+            problems += [f'{command.page}:{command.line}: {problem}'
+                         for problem in covering_problems(
+                             command, by_test.group(1))]
         if command.reason == 'synopsis' and not any(
                 re.fullmatch(r'\[?[A-Z][A-Z_]+\.?\w*\]?', w)
                 for w in command.words[1:]):

@@ -58,6 +58,10 @@ class OnnxSegmentor:
                 f'{path}: predicting with an ONNX model needs onnxruntime '
                 '(pip install mmseg-lanet[deploy])') from err
         options = onnxruntime.SessionOptions()
+        # Without its arena onnxruntime gives each batch's activations back
+        # (LANet R50, 4 windows of 512: peak RSS 579 instead of 744 MiB, the
+        # same speed here).
+        options.enable_cpu_mem_arena = False
         if threads is not None:
             options.intra_op_num_threads = threads
         self.session, self.metadata = open_session(path, providers, options)

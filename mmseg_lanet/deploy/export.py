@@ -135,7 +135,7 @@ def class_metadata(model: nn.Module) -> Tuple[Optional[list], Optional[list]]:
             None if palette is None else [list(map(int, c)) for c in palette])
 
 
-def test_settings(cfg) -> dict:
+def inference_settings(cfg) -> dict:
     """The test mode, window and stride the config tests with."""
     test_cfg = cfg.model.get('test_cfg') or {}
     window = test_cfg.get('crop_size') or cfg.get('crop_size')
@@ -165,7 +165,7 @@ def deploy_metadata(cfg, model: nn.Module, spec, opset: int,
         num_classes=model.decode_head.out_channels,
         classes=classes,
         palette=palette,
-        **test_settings(cfg))
+        **inference_settings(cfg))
 
 
 def _unsupported_op(error: Exception) -> str:

@@ -31,3 +31,18 @@ def damage_tile():
             f.write(noise.tobytes())
 
     return damage
+
+
+@pytest.fixture
+def tiff_decodes(monkeypatch):
+    """The paths of the TIFFs decoded whole (``raster_io.read_tiff``) from
+    now on in this test, in order."""
+    import mmseg_lanet.datasets.raster_io as raster_io
+    decodes, decode = [], raster_io.read_tiff
+
+    def counted(source, *args, **kwargs):
+        decodes.append(source)
+        return decode(source, *args, **kwargs)
+
+    monkeypatch.setattr(raster_io, 'read_tiff', counted)
+    return decodes

@@ -5,9 +5,9 @@ files), this is the other half of the one raster path: the predictor's
 input and output. With rasterio installed (``pip install
 mmseg-lanet[geo]``) any raster GDAL reads is opened, and its CRS, affine
 transform and nodata value come along; the outputs are tiled, compressed
-GeoTIFFs carrying the input's georeference. Without rasterio, TIFF and
-``.npy`` files are read through :func:`raster_io.read_window` and outputs are
-plain uncompressed TIFFs (no georeference).
+GeoTIFFs carrying the input's georeference. Without rasterio, the files
+:mod:`raster_io` reads (TIFF, ``.npy``, PNG, JPEG) are read through it and
+outputs are plain uncompressed TIFFs (no georeference).
 
 Outputs are written under a hidden temporary name and renamed when complete,
 so an interrupted run never leaves a partial file under the final name.
@@ -20,9 +20,10 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .raster_io import (NUMPY_SUFFIXES, TIFF_SUFFIXES, Window,
-                        _commit_partial, _partial_path, raster_shape,
-                        read_window, tifffile, window_text)
+from .raster_io import (RASTER_SUFFIXES, TIFF_SUFFIXES, Window,
+                        _commit_partial, _partial_path, open_raster,
+                        read_rows, tifffile, window_of, window_text,
+                        windowed_layout, windowed_shape)
 
 try:
     import rasterio
@@ -61,14 +62,32 @@ def gdal_env():
 
 
 class RasterReader:
-    """A raster opened once, read by windows.
+    """A raster opened once, read by windows: the one reader of the
+    predictor (georeferenced) and of the crop-first training loader (pixels
+    only).
+
+    Where its pixels come from, the cheapest way its storage allows:
+
+    - georeferenced, with rasterio installed: GDAL, which decodes only the
+      blocks a window touches, for any raster GDAL reads;
+    - else a file in the windowed layout (uncompressed contiguous TIFF,
+      C-order ``.npy``): the window's rows, read without decoding
+      (:func:`raster_io.read_rows`);
+    - else (compressed or tiled TIFF, PNG, JPEG) the raster decoded once,
+      when the reader is made, and cropped per window: its memory is the
+      whole raster's, for as long as the reader lives.
 
     Args:
         path (str): The raster file.
+        georeferenced (bool): Read the file's georeference, nodata value,
+            band descriptions, alpha band and mask (through rasterio when
+            installed). False reads pixels only, through ``raster_io``, as
+            the training loader does for each sample. Defaults to True.
 
     Attributes:
         height, width, count (int): Size and number of bands.
-        dtype (np.dtype): Pixel type (of the first band).
+        dtype (np.dtype): Pixel type (of the first band), in the machine's
+            byte order.
         crs, transform: rasterio CRS and affine transform, None without
             rasterio or for a file without georeference.
         nodata (float, optional): The file's nodata value.
@@ -77,50 +96,71 @@ class RasterReader:
             None without rasterio).
         alpha (int, optional): Index of the band the file tags as alpha
             (0 where a pixel is transparent: drone orthomosaics are often
-            RGBA), None when it tags none. GDAL tags the fourth band of any
-            4-band 8-bit GeoTIFF written with its defaults so, a NIR band
-            too: the tag alone does not make a band transparency.
+            RGBA), None when it tags none (or ``georeferenced=False``).
+            GDAL tags the fourth band of any 4-band 8-bit GeoTIFF written
+            with its defaults so, a NIR band too: the tag alone does not
+            make a band transparency.
         has_mask (bool): Whether GDAL gives the file an internal mask
             (:meth:`read_mask`) other than its alpha band or nodata value.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, georeferenced: bool = True) -> None:
         if not osp.isfile(path):
             raise FileNotFoundError(f'raster file not found: {path}')
         self.path = path
-        self._dataset = None
-        self.crs = self.transform = self.nodata = None
-        if rasterio is not None:
-            try:
-                with warnings.catch_warnings():
-                    # A plain TIFF: crs and transform stay None below.
-                    warnings.simplefilter('ignore', NotGeoreferencedWarning)
-                    self._dataset = rasterio.open(path)
-            except RasterioError as err:
-                raise ValueError(
-                    f'{path}: not a raster file ({err})') from err
-            ds = self._dataset
-            self.height, self.width, self.count = ds.height, ds.width, ds.count
-            self.dtype = np.dtype(ds.dtypes[0])
-            self.crs, self.nodata = ds.crs, ds.nodata
-            # A file without georeference reports the identity transform.
-            self.transform = ds.transform if ds.crs is not None else None
-            self.descriptions = tuple(ds.descriptions)
-            self.alpha = next((i for i, interp in enumerate(ds.colorinterp)
-                               if interp == ColorInterp.alpha), None)
-            flags = ds.mask_flag_enums[0]
-            self.has_mask = (MaskFlags.per_dataset in flags
-                             and MaskFlags.alpha not in flags)
-            return
-        if osp.splitext(path)[1].lower() not in TIFF_SUFFIXES + NUMPY_SUFFIXES:
-            raise ValueError(
-                f'{path}: not a raster file this installation reads (TIFF or '
-                '.npy without rasterio; pip install mmseg-lanet[geo])')
-        self.height, self.width, self.count = raster_shape(path)
-        self.dtype = read_window(path, (0, 0, 1, 1)).dtype
-        self.descriptions = (None, ) * self.count
-        self.alpha = _tiff_alpha_band(path, self.count)
+        self._dataset = self._windowed = self._array = None
+        self.crs = self.transform = self.nodata = self.alpha = None
         self.has_mask = False
+        if georeferenced and rasterio is not None:
+            self._open_dataset(path)
+            return
+        if osp.splitext(path)[1].lower() not in RASTER_SUFFIXES:
+            raise ValueError(
+                f'{path}: not a raster file this installation reads (TIFF, '
+                '.npy, PNG or JPEG without rasterio; pip install '
+                'mmseg-lanet[geo])')
+        self._windowed = windowed_layout(path)
+        if self._windowed is None:
+            self._array = open_raster(path)
+            shape = self._array.shape
+        else:
+            shape = windowed_shape(self._windowed)
+        self.height, self.width = shape[:2]
+        self.count = 1 if len(shape) == 2 else shape[2]
+        stored = (self._array.dtype if self._windowed is None else
+                  self._windowed[0][0])
+        self.dtype = stored.newbyteorder('=')
+        self.descriptions = (None, ) * self.count
+        if georeferenced:
+            self.alpha = _tiff_alpha_band(path, self.count)
+
+    def _open_dataset(self, path: str) -> None:
+        try:
+            with warnings.catch_warnings():
+                # A plain TIFF: crs and transform stay None below.
+                warnings.simplefilter('ignore', NotGeoreferencedWarning)
+                self._dataset = rasterio.open(path)
+        except RasterioError as err:
+            raise ValueError(f'{path}: not a raster file ({err})') from err
+        ds = self._dataset
+        self.height, self.width, self.count = ds.height, ds.width, ds.count
+        self.dtype = np.dtype(ds.dtypes[0])
+        self.crs, self.nodata = ds.crs, ds.nodata
+        # A file without georeference reports the identity transform.
+        self.transform = ds.transform if ds.crs is not None else None
+        self.descriptions = tuple(ds.descriptions)
+        self.alpha = next((i for i, interp in enumerate(ds.colorinterp)
+                           if interp == ColorInterp.alpha), None)
+        flags = ds.mask_flag_enums[0]
+        self.has_mask = (MaskFlags.per_dataset in flags
+                         and MaskFlags.alpha not in flags)
+
+    @property
+    def windowed(self) -> bool:
+        """Whether windows are read without decoding (GDAL's blocks or the
+        windowed layout's rows) rather than cropped from the decoded
+        raster."""
+        return self._array is None
 
     @property
     def shape(self) -> Tuple[int, int]:
@@ -138,7 +178,10 @@ class RasterReader:
             with self._reading(window):
                 return self._dataset.read(
                     window=RioWindow(col, row, width, height))
-        array = read_window(self.path, window)
+        if self._windowed is not None:
+            array = read_rows(self.path, self._windowed, window)
+        else:
+            array = window_of(self._array, window, self.path)
         return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
 
     def read_mask(self, window: Window) -> Optional[np.ndarray]:

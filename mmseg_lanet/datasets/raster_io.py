@@ -391,8 +391,7 @@ def is_windowed(path: str) -> bool:
     Returns:
         bool: True for the random-access layout.
     """
-    layout = _raw_layout(path)
-    return layout is not None and _interleaved_or_planar(layout) is not None
+    return windowed_layout(path) is not None
 
 
 def open_raster(path: str) -> np.ndarray:
@@ -480,83 +479,75 @@ def _pread_rows(fd: int, rows: np.ndarray, start: int, stride: int,
                              'the end of the file')
 
 
-class WindowedRaster:
-    """A raster to read windows from, as cheaply as its storage allows.
-
-    Uncompressed contiguous TIFFs and C-order ``.npy`` files (the windowed
-    layout) are read row by row with ``os.preadv`` straight into the
-    window's array: no decoding, no memory map (whose page faults, one or
-    more per row of a wide tile, cost more than the reads themselves, and
-    whose pages would count in a worker's resident memory). Other files
-    (compressed or tiled TIFF, PNG, JPEG) are decoded once, when the object
-    is made, and cropped.
+def windowed_layout(path: str) -> Optional[tuple]:
+    """How to read windows of ``path`` without decoding it: (layout, rows)
+    for an uncompressed contiguous TIFF or a C-order ``.npy`` file (the
+    windowed layout, header parsed once per file version), None for other
+    files, whose pixels must be decoded.
 
     Args:
-        path (str): A raster file (see :func:`read_raster`).
+        path (str): A raster file.
+
+    Returns:
+        tuple, optional: For :func:`read_rows`.
     """
+    layout = _raw_layout(path)
+    if layout is None:
+        return None
+    rows = _interleaved_or_planar(layout)
+    return None if rows is None else (layout, rows)
 
-    def __init__(self, path: str) -> None:
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'raster file not found: {path}')
-        self.path = path
-        self._layout = _raw_layout(path)
-        self._rows = (_interleaved_or_planar(self._layout)
-                      if self._layout is not None else None)
-        self._array = None if self._rows is not None else open_raster(path)
 
-    @property
-    def windowed(self) -> bool:
-        """Whether windows are read without decoding the raster."""
-        return self._rows is not None
+def windowed_shape(windowed: tuple) -> Tuple[int, ...]:
+    """(H, W) or (H, W, C) of a file in the windowed layout, as
+    :func:`read_raster` returns it, from :func:`windowed_layout`."""
+    axes, shape = windowed[1]
+    return shape if axes in ('YX', 'YXS') else shape[1:] + shape[:1]
 
-    @property
-    def shape(self) -> Tuple[int, ...]:
-        """(H, W) or (H, W, C), as :func:`read_raster` returns it."""
-        if self._rows is None:
-            return self._array.shape
-        axes, shape = self._rows
-        return shape if axes in ('YX', 'YXS') else shape[1:] + shape[:1]
 
-    def read(self, window: Window) -> np.ndarray:
-        """A window of the raster.
+def read_rows(path: str, windowed: tuple, window: Window) -> np.ndarray:
+    """A window of a file in the windowed layout, read row by row with
+    ``os.preadv`` straight into the window's array: no decoding, no memory
+    map (whose page faults, one or more per row of a wide tile, cost more
+    than the reads themselves, and whose pages would count in a worker's
+    resident memory).
 
-        Args:
-            window (tuple[int]): (row offset, column offset, height, width).
+    Args:
+        path (str): The file.
+        windowed (tuple): Its :func:`windowed_layout`.
+        window (tuple[int]): (row offset, column offset, height, width).
 
-        Returns:
-            np.ndarray: (height, width) or (height, width, C), a new array
-            in the machine's byte order (band planes seen band-last for
-            planar files).
+    Returns:
+        np.ndarray: (height, width) or (height, width, C), a new array
+        in the machine's byte order (band planes seen band-last for planar
+        files).
 
-        Raises:
-            ValueError: The window is not inside the raster.
-        """
-        if self._rows is None:
-            return window_of(self._array, window, self.path)
-        _check_window(self.path, window, self.shape[:2])
-        row, col, height, width = window
-        dtype, _, offset, _ = self._layout
-        axes, shape = self._rows
-        size = dtype.itemsize
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            if axes == 'YX' or axes == 'YXS':
-                bands = shape[2] if axes == 'YXS' else 1
-                out = np.empty((height, width, bands), dtype)
-                stride = shape[1] * bands * size
-                _pread_rows(fd, out, offset + row * stride + col * bands *
-                            size, stride, self.path)
-                out = _native_order(out)
-                return out if axes == 'YXS' else out[..., 0]
-            bands, rows, cols = shape
-            out = np.empty((bands, height, width), dtype)
-            for band in range(bands):
-                _pread_rows(fd, out[band],
-                            offset + ((band * rows + row) * cols + col) *
-                            size, cols * size, self.path)
-            return _native_order(out).transpose(1, 2, 0)
-        finally:
-            os.close(fd)
+    Raises:
+        ValueError: The window is not inside the raster.
+    """
+    _check_window(path, window, windowed_shape(windowed)[:2])
+    row, col, height, width = window
+    (dtype, _, offset, _), (axes, shape) = windowed
+    size = dtype.itemsize
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if axes == 'YX' or axes == 'YXS':
+            bands = shape[2] if axes == 'YXS' else 1
+            out = np.empty((height, width, bands), dtype)
+            stride = shape[1] * bands * size
+            _pread_rows(fd, out, offset + row * stride + col * bands * size,
+                        stride, path)
+            out = _native_order(out)
+            return out if axes == 'YXS' else out[..., 0]
+        bands, rows, cols = shape
+        out = np.empty((bands, height, width), dtype)
+        for band in range(bands):
+            _pread_rows(fd, out[band],
+                        offset + ((band * rows + row) * cols + col) * size,
+                        cols * size, path)
+        return _native_order(out).transpose(1, 2, 0)
+    finally:
+        os.close(fd)
 
 
 def read_window(path: str, window: Window) -> np.ndarray:
@@ -564,8 +555,9 @@ def read_window(path: str, window: Window) -> np.ndarray:
 
     Uncompressed contiguous TIFFs and ``.npy`` files are read row by row
     (only the window's bytes); other files (compressed or tiled TIFF, PNG,
-    JPEG) are decoded whole and cropped. See :class:`WindowedRaster` to
-    read several windows of one file.
+    JPEG) are decoded whole and cropped. See
+    :class:`~mmseg_lanet.datasets.georaster.RasterReader` to read several
+    windows of one file (decoding it once).
 
     Args:
         path (str): A raster file (see :func:`read_raster`).
@@ -575,4 +567,9 @@ def read_window(path: str, window: Window) -> np.ndarray:
         np.ndarray: (height, width) or (height, width, C), a new array
         (never a view of the file) in the machine's byte order.
     """
-    return WindowedRaster(path).read(window)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'raster file not found: {path}')
+    windowed = windowed_layout(path)
+    if windowed is None:
+        return window_of(open_raster(path), window, path)
+    return read_rows(path, windowed, window)

@@ -857,3 +857,32 @@ def test_channel_flip_of_the_preprocessor_is_honoured(scene, tmp_path, flag):
         data_preprocessor=dict(mean=[0.] * 5, std=[1.] * 5, **{flag: True})),
         test_pipeline=[dict(type='LoadMultiBandImageFromFile')]))
     assert InputSpec.from_config(five).bands == STACK_BANDS
+
+
+def test_compressed_rasters_decoded_once_without_rasterio(
+        tiny_model, scene, tmp_path, monkeypatch, tiff_decodes):
+    """Without rasterio, a DEFLATE image and its DEFLATE heights are each
+    decoded once for a whole prediction (checks, samples and 9 windows),
+    and give the map of the same pixels read with rasterio."""
+    import tifffile
+
+    import mmseg_lanet.datasets.georaster as georaster
+    import mmseg_lanet.datasets.raster_io as raster_io
+    image, dsm = str(tmp_path / 'ortho.tif'), str(tmp_path / 'dsm.tif')
+    tifffile.imwrite(image, scene['image'].transpose(1, 2, 0),
+                     compression='zlib', tile=(64, 64),
+                     photometric='minisblack', planarconfig='contig')
+    tifffile.imwrite(dsm, scene['dsm'], compression='zlib')
+    options = PredictOptions(quicklook=False, file_bands=('R', 'G', 'B',
+                                                          'NIR'), **BOUNDED)
+    with_rasterio = predict_raster(tiny_model, image, str(tmp_path / 'geo'),
+                                   dsm, options)
+    tiff_decodes.clear()
+    monkeypatch.setattr(georaster, 'rasterio', None)
+    result = predict_raster(tiny_model, image, str(tmp_path / 'plain'), dsm,
+                            options)
+    assert result['windows'] == 9
+    assert sorted(tiff_decodes) == sorted([image, dsm])
+    np.testing.assert_array_equal(
+        raster_io.read_raster(result['paths']['labels']),
+        _labels(with_rasterio['paths']['labels']))

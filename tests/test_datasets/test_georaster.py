@@ -248,3 +248,28 @@ def test_damaged_block_names_the_file_and_window(tmp_path, damage_tile,
             reader.read((50, 60, 20, 10))
         # GDAL's detail, not rasterio's "Read failed. See previous...".
         assert 'Read failed' not in str(error.value)
+
+
+def test_compressed_tiff_decoded_once_per_reader_without_rasterio(
+        tmp_path, monkeypatch, tiff_decodes):
+    """Without rasterio, a tiled DEFLATE TIFF is decoded once per reader,
+    not once per window (nor once more for its pixel type)."""
+    import tifffile
+
+    import mmseg_lanet.datasets.georaster as georaster
+    monkeypatch.setattr(georaster, 'rasterio', None)
+    array = np.random.default_rng(0).integers(0, 4000, (200, 300, 4),
+                                              dtype=np.uint16)
+    path = str(tmp_path / 'deflate.tif')
+    tifffile.imwrite(path, array, compression='zlib', tile=(64, 64),
+                     photometric='minisblack', planarconfig='contig')
+    windows = [(row, col, 64, 96) for row in (0, 100) for col in
+               (0, 70, 140, 204)]
+    with RasterReader(path) as reader:
+        assert not reader.windowed and reader.dtype == np.uint16
+        assert (reader.height, reader.width, reader.count) == (200, 300, 4)
+        for row, col, height, width in windows:
+            np.testing.assert_array_equal(
+                reader.read((row, col, height, width)),
+                array[row:row + height, col:col + width].transpose(2, 0, 1))
+    assert tiff_decodes == [path]

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import tifffile
 
-from mmseg_lanet.datasets.raster_io import (WindowedRaster, is_windowed,
-                                            open_raster, raster_shape,
-                                            read_raster, read_window,
-                                            write_raster)
+from mmseg_lanet.datasets.georaster import RasterReader
+from mmseg_lanet.datasets.raster_io import (is_windowed, open_raster,
+                                            raster_shape, read_raster,
+                                            read_window, write_raster)
 
 WINDOWS = [(0, 0, 5, 7), (3, 4, 10, 11), (26, 33, 4, 5), (0, 0, 30, 38)]
 
@@ -52,14 +52,16 @@ def test_tiff_windows_equal_slicing(tmp_path, layout, dtype):
         np.testing.assert_array_equal(
             window, array[row:row + height, col:col + width])
     # open_raster maps the windowed layouts instead of decoding them;
-    # WindowedRaster reads their rows, or decodes the others once.
+    # The training loader's RasterReader reads their rows, or decodes the
+    # others once; as band planes (count, h, w).
     assert isinstance(open_raster(path), np.memmap) is windowed
-    raster = WindowedRaster(path)
-    assert raster.windowed is windowed and raster.shape == (30, 38, 4)
+    raster = RasterReader(path, georeferenced=False)
+    assert raster.windowed is windowed and raster.dtype == array.dtype
+    assert (raster.height, raster.width, raster.count) == (30, 38, 4)
     for row, col, height, width in WINDOWS:
         np.testing.assert_array_equal(
             raster.read((row, col, height, width)),
-            array[row:row + height, col:col + width])
+            array[row:row + height, col:col + width].transpose(2, 0, 1))
 
 
 def test_single_band_npy_and_png_windows(tmp_path):

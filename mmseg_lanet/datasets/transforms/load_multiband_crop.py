@@ -6,7 +6,8 @@ from mmcv.transforms import BaseTransform
 
 from mmseg.registry import TRANSFORMS
 from ..malloc_tuning import reuse_freed_memory
-from ..raster_io import Window, WindowedRaster, raster_shape, read_window
+from ..georaster import RasterReader
+from ..raster_io import Window, raster_shape
 from .load_annotations import apply_label_map, check_labels
 from .load_multiband import stack_bands
 
@@ -31,6 +32,13 @@ def _dominated(labels: np.ndarray, ignore_index: int,
                 and counts.max() / counts.sum() < cat_max_ratio)
 
 
+def _read_as_stored(path: str, window: Window) -> np.ndarray:
+    """A window of a file as the whole-tile loader reads the file: (h, w)
+    for one band, else (h, w, C) (a view of the reader's band planes)."""
+    bands = RasterReader(path, georeferenced=False).read(window)
+    return bands[0] if bands.shape[0] == 1 else bands.transpose(1, 2, 0)
+
+
 @TRANSFORMS.register_module()
 class LoadMultiBandCrop(BaseTransform):
     """Load a random crop of a tile: optical bands, height band and labels.
@@ -38,7 +46,8 @@ class LoadMultiBandCrop(BaseTransform):
     Replaces ``LoadMultiBandImageFromFile`` -> ``LoadISPRSAnnotations`` ->
     ``RandomCrop`` with the same result for the same random state, while
     reading only the crop from files in the windowed layout (uncompressed
-    TIFF or ``.npy``, see ``raster_io.WindowedRaster``): the window is drawn
+    TIFF or ``.npy``, see ``georaster.RasterReader``, the predictor's
+    reader too): the window is drawn
     first from the tile's size (known from its header), exactly as MMSeg's
     ``RandomCrop`` draws it, including the ``cat_max_ratio`` re-draws (up to
     10, evaluated on the window's labels); then that window of each file is
@@ -97,7 +106,7 @@ class LoadMultiBandCrop(BaseTransform):
         return row, col, self.crop_size[0], self.crop_size[1]
 
     def _choose_window(self, results: dict, tile_shape: Tuple[int, int],
-                       labels: Optional[WindowedRaster]
+                       labels: Optional[RasterReader]
                        ) -> Tuple[Window, Optional[np.ndarray]]:
         """The window, and its labels as stored when the re-draw test read
         them (kept for the sample, not read twice)."""
@@ -105,7 +114,7 @@ class LoadMultiBandCrop(BaseTransform):
         stored = None
         if self.cat_max_ratio < 1. and labels is not None:
             for _ in range(10):
-                stored = labels.read(window)
+                stored = labels.read(window)[0]
                 seg = apply_label_map(stored, results)
                 if not _dominated(seg, self.ignore_index,
                                   self.cat_max_ratio):
@@ -139,13 +148,14 @@ class LoadMultiBandCrop(BaseTransform):
         # malloc_tuning): page faults were half of a sample's CPU time.
         reuse_freed_memory()
         tile_shape = self._tile_shape(results)
-        labels = (WindowedRaster(results['seg_map_path'])
+        labels = (RasterReader(results['seg_map_path'], georeferenced=False)
                   if self.with_labels else None)
         window, stored_labels = self._choose_window(results, tile_shape,
                                                     labels)
-        optical = read_window(results['img_path'], window)
+        optical = _read_as_stored(results['img_path'], window)
         height_path = results.get('dsm_path')
-        height = read_window(height_path, window) if height_path else None
+        height = (_read_as_stored(height_path, window)
+                  if height_path else None)
         img = stack_bands(results, optical, height, self.num_bands)
         results['img'] = img
         results['img_shape'] = img.shape[:2]
@@ -153,7 +163,7 @@ class LoadMultiBandCrop(BaseTransform):
         results['crop_window'] = window
         if labels is not None:
             if stored_labels is None:
-                stored_labels = labels.read(window)
+                stored_labels = labels.read(window)[0]
             label = apply_label_map(
                 stored_labels.astype(np.uint8, copy=False), results)
             check_labels(label, results, self.ignore_index)

@@ -183,7 +183,8 @@ class _LabelSink:
             ops = array_ops(probs)
             quantised = ops.astype(ops.round_(probs * 255), 'uint8')
             quantised[:, ~valid] = 0
-            self.writers['probabilities'].write(first, ops.numpy(quantised))
+            self.writers['probabilities'].write(first, ops.numpy(quantised),
+                                                ops.numpy(valid))
         if self.step is not None:
             offset = (-first) % self.step
             # A copy: a strided view would keep every label row alive.
@@ -264,7 +265,7 @@ def predict_raster(model,
             if options.probabilities:
                 writers['probabilities'] = stack.enter_context(RasterWriter(
                     paths['probabilities'], *size, count=num_classes,
-                    descriptions=model.class_names(), **geo))
+                    descriptions=model.class_names(), masked=True, **geo))
             # Closed in reverse order: labels are renamed last.
             step = max(1, math.ceil(max(size) / QUICKLOOK_SIZE))
             sink = _LabelSink(writers, step if options.quicklook else None)

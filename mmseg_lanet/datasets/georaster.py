@@ -253,6 +253,10 @@ class RasterWriter:
         colormap (dict, optional): Class index -> RGBA for band 1.
         descriptions (Sequence[str], optional): One description per band
             (GDAL band descriptions; with rasterio only).
+        masked (bool): Write a GDAL internal mask of the valid pixels
+            (:meth:`write`'s ``valid``; with rasterio only): the nodata
+            mark of a raster whose every value is data, as uint8
+            probabilities are. Defaults to False.
     """
 
     def __init__(self,
@@ -265,10 +269,12 @@ class RasterWriter:
                  transform=None,
                  nodata: Optional[float] = None,
                  colormap: Optional[Dict[int, Sequence[int]]] = None,
-                 descriptions: Optional[Sequence[str]] = None) -> None:
+                 descriptions: Optional[Sequence[str]] = None,
+                 masked: bool = False) -> None:
         os.makedirs(osp.dirname(path) or '.', exist_ok=True)
         self.path, self.partial = path, _partial_path(path)
         self.height, self.width, self.count = height, width, count
+        self.masked = masked and rasterio is not None
         self._pending = []
         self._next_row = 0
         self._flushed = 0
@@ -306,9 +312,11 @@ class RasterWriter:
                 self.partial, shape=shape, dtype=dtype,
                 photometric='minisblack', planarconfig='contig')
 
-    def write(self, row: int, array: np.ndarray) -> None:
+    def write(self, row: int, array: np.ndarray,
+              valid: Optional[np.ndarray] = None) -> None:
         """Write rows ``row ...`` from ``array`` (count, n, W) or (n, W);
-        rows must come in order."""
+        rows must come in order. ``valid`` ((n, W) bool) marks the pixels
+        of a ``masked`` raster that hold data."""
         array = array[None] if array.ndim == 2 else array
         if row != self._next_row or array.shape[0] != self.count or (
                 array.shape[2] != self.width):
@@ -316,6 +324,12 @@ class RasterWriter:
                 f'{self.path}: expected rows from {self._next_row} of shape '
                 f'({self.count}, n, {self.width}), got row {row} of shape '
                 f'{array.shape}')
+        if self.masked:
+            # Buffered as one more band, so it is flushed with its rows.
+            mask = np.full(array.shape[1:], 255, array.dtype)
+            if valid is not None:
+                mask[~valid] = 0
+            array = np.concatenate([array, mask[None]])
         self._pending.append(array)
         self._next_row += array.shape[1]
         if self._next_row - self._flushed >= BLOCK_SIZE or (
@@ -335,8 +349,13 @@ class RasterWriter:
                 self._pending = [rows[:, count:]]
             rows = rows[:, :count]
         if self._dataset is not None:
-            self._dataset.write(
-                rows, window=RioWindow(0, first, self.width, count))
+            window = RioWindow(0, first, self.width, count)
+            self._dataset.write(rows[:self.count], window=window)
+            if self.masked:
+                # Inside the file: a sidecar .msk would keep the
+                # temporary name.
+                with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
+                    self._dataset.write_mask(rows[self.count], window=window)
         elif self.count == 1:
             self._memmap[first:first + count] = rows[0]
         else:

@@ -886,3 +886,30 @@ def test_compressed_rasters_decoded_once_without_rasterio(
     np.testing.assert_array_equal(
         raster_io.read_raster(result['paths']['labels']),
         _labels(with_rasterio['paths']['labels']))
+
+
+def test_probabilities_mask_their_nodata_pixels(tiny_model, rasters, scene,
+                                                tmp_path):
+    """Every uint8 value of the probabilities is a probability, so their
+    nodata mark is GDAL's internal mask (inside the file, no .msk), valid
+    where the labels are: a GIS hides the nodata pixels of every band."""
+    import rasterio
+    from rasterio.enums import MaskFlags
+    image = scene['image'].copy()
+    image[:, 60:100, 10:50] = 0
+    path = write_geotiff(tmp_path / 'holes.tif', image, nodata=0)
+    result = predict_raster(tiny_model, path, str(tmp_path / 'out'),
+                            rasters['dsm'], PredictOptions(
+                                probabilities=True, quicklook=False,
+                                **BOUNDED))
+    labels = _labels(result['paths']['labels'])
+    with rasterio.open(result['paths']['probabilities']) as ds:
+        assert all(flags == [MaskFlags.per_dataset]
+                   for flags in ds.mask_flag_enums)
+        mask = ds.read_masks(1)
+        probs = ds.read()
+    np.testing.assert_array_equal(mask == 0, labels == 255)
+    assert (labels == 255).sum() == 40 * 40
+    assert not probs[:, labels == 255].any()
+    assert sorted(os.listdir(tmp_path / 'out')) == ['holes.tif',
+                                                    'holes_probs.tif']

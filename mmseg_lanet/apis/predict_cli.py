@@ -89,6 +89,10 @@ def predict(argv: Optional[Sequence[str]] = None) -> list:
     parser.add_argument('--no-quicklook', action='store_true',
                         help='no colour PNG quicklook')
     parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
+        help='several processes, each on its share of the inputs and its '
+        'own GPU (tools/dist_predict.sh, tools/slurm_predict.sh)')
+    parser.add_argument(
         '--cfg-options', nargs='+', metavar='KEY=VALUE',
         help='override settings of the config')
     args = parser.parse_args(argv)
@@ -201,14 +205,27 @@ def _pytorch_inferencer(args: argparse.Namespace) -> RasterInferencer:
         cfg.model.get('test_cfg', {}).get('crop_size')
         or cfg.get('crop_size') or (512, 512))
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    if device == 'cuda' and args.launcher != 'none':
+        device = f'cuda:{os.environ.get("LOCAL_RANK", "0")}'  # its own GPU
     return RasterInferencer(cfg, args.checkpoint, device,
                             _options(args, window))
 
 
+def _inferencer(args: argparse.Namespace) -> RasterInferencer:
+    return (_onnx_inferencer(args) if is_onnx_model(args.model) else
+            _pytorch_inferencer(args))
+
+
 def _predict(args: argparse.Namespace) -> list:
-    inferencer = (_onnx_inferencer(args) if is_onnx_model(args.model) else
-                  _pytorch_inferencer(args))
-    results = inferencer(args.inputs, args.out_dir, args.dsm)
+    if args.launcher == 'none':
+        results = _inferencer(args)(args.inputs, args.out_dir, args.dsm)
+    else:
+        from .distributed_predict import predict_distributed, predict_group
+        with predict_group(args.launcher) as rank:
+            results = predict_distributed(_inferencer(args), args.inputs,
+                                          args.out_dir, args.dsm)
+        if rank != 0:  # rank 0 alone says how the run went
+            return results
     if any(result['status'] == 'failed' for result in results):
         # Each failure and the summary are logged already.
         raise SystemExit(1)

@@ -1,0 +1,134 @@
+"""tools/dist_predict.sh and tools/slurm_predict.sh: maps of a folder of
+rasters by 2 processes, equal to one process's, a damaged raster reported
+while the others go on, a rerun with another number of processes that
+predicts only what is missing, and the VRT mosaic of the maps."""
+import os
+import os.path as osp
+
+import numpy as np
+import pytest
+
+from _tool_helpers import REPO, SAMPLE_CONFIG, free_port, run
+from test_clusters import _slurm_missing
+
+rasterio = pytest.importorskip('rasterio')
+
+pytestmark = pytest.mark.cluster
+
+TOOLS = osp.join(REPO, 'tools')
+TINY_MODEL = [
+    'model.backbone.stem_channels=8', 'model.backbone.base_channels=8',
+    'model.decode_head.in_channels=[8,64]', 'model.decode_head.channels=16',
+    'model.decode_head.low_channels=8'
+]
+# Tiles of one scene: (rows, columns, column, row) on its grid.
+TILES = [(96, 128, 0, 0), (64, 64, 128, 0), (128, 96, 0, 96),
+         (80, 112, 96, 96)]
+
+
+@pytest.fixture(scope='module')
+def region(tmp_path_factory):
+    """Four georeferenced tiles (image and nDSM) of one scene, a damaged
+    file among them, and a tiny model's checkpoint."""
+    from rasterio.windows import Window, transform
+    from benchmarks.predict_benchmark import save_random_checkpoint
+    from test_apis._raster_helpers import (TRANSFORM, synthetic_scene,
+                                           write_geotiff)
+    root = tmp_path_factory.mktemp('region')
+    images, dsms = root / 'images', root / 'dsm'
+    images.mkdir()
+    dsms.mkdir()
+    scene = synthetic_scene(256, 256, seed=0)
+    for i, (h, w, col, row) in enumerate(TILES):
+        geo = dict(transform=transform(Window(col, row, w, h), TRANSFORM))
+        write_geotiff(images / f't{i}.tif',
+                      scene['image'][:, row:row + h, col:col + w].copy(),
+                      **geo)
+        write_geotiff(dsms / f't{i}.tif',
+                      scene['dsm'][row:row + h, col:col + w].copy(), **geo)
+    for folder in (images, dsms):
+        (folder / 't4_damaged.tif').write_bytes(b'II*\x00not a raster')
+    ckpt = save_random_checkpoint('tiny', str(root / 'tiny.pth'))
+    return root, ckpt
+
+
+def _labels(path):
+    with rasterio.open(path) as ds:
+        return ds.read(1)
+
+
+def _dist_predict(root, ckpt, nproc, out, inputs=('images', )):
+    return run(['bash', osp.join(TOOLS, 'dist_predict.sh'), SAMPLE_CONFIG,
+                ckpt, str(nproc), *inputs, '--dsm', 'dsm', '--out-dir', out,
+                '--cfg-options', *TINY_MODEL], str(root),
+               env={'PORT': free_port()})
+
+
+def test_two_processes_map_a_folder_then_rerun(region, monkeypatch):
+    import torch
+    from mmseg_lanet.apis.predict_cli import predict
+    root, ckpt = region
+    code, log = _dist_predict(root, ckpt, 2, 'two')
+    assert code == 1, log[-3000:]
+    assert 'terminate called' not in log
+    assert ('predict.py: error: failed: images/t4_damaged.tif: not a '
+            'raster file') in log
+    assert ('5 raster(s): 4 map(s) written, 0 skipped (already done), 1 '
+            'failed; 2 process(es), 37632 pixels predicted in ') in log
+    assert '4 map(s) -> two/mosaic.vrt (one layer in a GIS)' in log
+    names = sorted(os.listdir(root / 'two'))
+    assert names == ['mosaic.vrt'] + [f't{i}{s}' for i in range(4)
+                                      for s in ('.tif', '_colour.png')]
+
+    # One process, in this one, on the good tiles: the same maps (one
+    # thread, as torchrun gives each of several processes).
+    monkeypatch.chdir(root)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        one = predict([SAMPLE_CONFIG, ckpt,
+                       *[f'images/t{i}.tif' for i in range(4)], '--dsm', 'dsm',
+                       '--out-dir', 'one', '--device', 'cpu',
+                       '--cfg-options', *TINY_MODEL])
+    finally:
+        torch.set_num_threads(threads)
+    assert [r['status'] for r in one] == ['done'] * 4
+    for i in range(4):
+        np.testing.assert_array_equal(_labels(root / 'two' / f't{i}.tif'),
+                                      _labels(root / 'one' / f't{i}.tif'))
+
+    with rasterio.open(root / 'two' / 'mosaic.vrt') as ds:
+        mosaic = ds.read(1)
+        assert ds.colormap(1)[1] == (0, 0, 255, 255)  # ISPRS building
+    for i, (h, w, col, row) in enumerate(TILES):
+        np.testing.assert_array_equal(mosaic[row:row + h, col:col + w],
+                                      _labels(root / 'two' / f't{i}.tif'))
+
+    # A rerun, with 1 process, predicts only the map that went missing.
+    os.remove(root / 'two' / 't2.tif')
+    code, log = _dist_predict(root, ckpt, 1, 'two', [
+        f'images/t{i}.tif' for i in range(4)])
+    assert code == 0, log[-3000:]
+    assert ('4 raster(s): 1 map(s) written, 3 skipped (already done), 0 '
+            'failed; 1 process(es), 12288 pixels predicted in ') in log
+    np.testing.assert_array_equal(_labels(root / 'two' / 't2.tif'),
+                                  _labels(root / 'one' / 't2.tif'))
+    assert not [n for n in os.listdir(root / 'two') if n.startswith('.')]
+
+
+def test_slurm_tasks_map_a_folder(region):
+    reason = _slurm_missing()
+    if reason is not None:
+        pytest.skip(reason)
+    root, ckpt = region
+    env = dict(GPUS='2', GPUS_PER_NODE='2', CPUS_PER_TASK='1', GRES='none',
+               PORT=free_port())
+    code, log = run(['bash', osp.join(TOOLS, 'slurm_predict.sh'),
+                     os.environ.get('SLURM_PARTITION', 'ci'), 'pytest',
+                     SAMPLE_CONFIG, ckpt, 'images/t0.tif', 'images/t1.tif',
+                     '--dsm', 'dsm', '--out-dir', 'slurm', '--cfg-options',
+                     *TINY_MODEL], str(root), env=env)
+    assert code == 0, log[-3000:]
+    assert ('2 raster(s): 2 map(s) written, 0 skipped (already done), 0 '
+            'failed; 2 process(es), 16384 pixels predicted in ') in log
+    assert osp.isfile(root / 'slurm' / 'mosaic.vrt')

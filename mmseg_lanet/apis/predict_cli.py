@@ -206,7 +206,9 @@ def _pytorch_inferencer(args: argparse.Namespace) -> RasterInferencer:
         or cfg.get('crop_size') or (512, 512))
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     if device == 'cuda' and args.launcher != 'none':
-        device = f'cuda:{os.environ.get("LOCAL_RANK", "0")}'  # its own GPU
+        # Each process its own GPU; more processes than GPUs share them.
+        local_rank = int(os.environ.get('LOCAL_RANK', '0'))
+        device = f'cuda:{local_rank % torch.cuda.device_count()}'
     return RasterInferencer(cfg, args.checkpoint, device,
                             _options(args, window))
 

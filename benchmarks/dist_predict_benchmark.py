@@ -1,0 +1,148 @@
+"""Does ``tools/dist_predict.sh`` scale? A folder of rasters mapped by 1
+process with 1 thread, by 2 processes of 1 thread each (the sharding), and
+by 1 process with 2 threads (what the 2 processes compete with on 2 cores).
+
+Each case is timed as a whole command as a user runs it (start-up and model
+loading included): ``tools/predict.py`` for one process, and
+``tools/dist_predict.sh`` for one process too, whose summary line also
+gives the time spent predicting (from the plan to the gathered results).
+The maps of every run are compared with the first's. Used by
+``tools/analysis_tools/benchmark_dist_predict.py``.
+"""
+import os
+import os.path as osp
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from typing import List
+
+import numpy as np
+
+from .predict_benchmark import (MODELS, REPO, empty_folder,
+                                save_random_checkpoint, write_test_rasters)
+
+CASES = [
+    # name, launcher (tools/predict.py or dist_predict.sh), processes,
+    # threads per process
+    ('predict.py, 1 thread', 'predict.py', 1, 1),
+    ('dist_predict.sh 1, 1 thread', 'dist_predict.sh', 1, 1),
+    ('dist_predict.sh 2, 1 thread each', 'dist_predict.sh', 2, 1),
+    ('predict.py, 2 threads', 'predict.py', 1, 2),
+    ('dist_predict.sh 1, 2 threads', 'dist_predict.sh', 1, 2),
+]
+PREDICTING = re.compile(r'pixels predicted in ([0-9.]+) s')
+
+
+def free_port() -> str:
+    """A TCP port free now, for torchrun's rendezvous."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return str(sock.getsockname()[1])
+
+
+def write_rasters(folder: str, count: int, size: int) -> str:
+    """``count`` copies of a ``size`` x ``size`` scene (image and DSM) in
+    ``folder/images`` and ``folder/dsm``; returns ``folder``."""
+    source = write_test_rasters(folder, size)
+    for kind in ('image', 'dsm'):
+        sub = osp.join(folder, 'images' if kind == 'image' else 'dsm')
+        os.makedirs(sub, exist_ok=True)
+        for i in range(count):
+            target = osp.join(sub, f'tile_{i}.tif')
+            if not osp.isfile(target):
+                shutil.copy(source[kind], target)
+    return folder
+
+
+def _command(launcher: str, processes: int, model: str, checkpoint: str,
+             out: str) -> List[str]:
+    config = osp.join(REPO, MODELS[model]['config'])
+    options = [f'{k}={v}'.replace(' ', '')
+               for k, v in MODELS[model]['options'].items()]
+    tail = ['images', '--dsm', 'dsm', '--out-dir', out, '--no-quicklook',
+            '--device', 'cpu']
+    if options:
+        tail += ['--cfg-options', *options]
+    if launcher == 'predict.py':
+        return [sys.executable, osp.join(REPO, 'tools', 'predict.py'),
+                config, checkpoint, *tail]
+    return ['bash', osp.join(REPO, 'tools', 'dist_predict.sh'), config,
+            checkpoint, str(processes), *tail]
+
+
+def _labels(folder: str) -> dict:
+    from mmseg_lanet.datasets.raster_io import read_raster
+    return {name: read_raster(osp.join(folder, name))
+            for name in sorted(os.listdir(folder)) if name.endswith('.tif')}
+
+
+def benchmark(work_dir: str, count: int = 8, size: int = 320,
+              model: str = 'r18') -> List[dict]:
+    """Run every case of :data:`CASES` once on ``count`` rasters.
+
+    Returns:
+        list[dict]: Per case: ``name``, ``seconds`` (wall time of the
+        command), ``predicting`` (seconds spent predicting, from
+        dist_predict.sh's summary, else None) and ``different_pixels``
+        (against the first case's maps).
+    """
+    folder = write_rasters(osp.join(work_dir, f'rasters_{size}'), count,
+                           size)
+    checkpoint = save_random_checkpoint(
+        model, osp.join(work_dir, f'{model}_random.pth'))
+    rows, reference = [], None
+    for name, launcher, processes, threads in CASES:
+        out = osp.join(work_dir, 'out')  # a rerun would skip every map
+        os.makedirs(out, exist_ok=True)
+        empty_folder(out)
+        env = dict(os.environ, OMP_NUM_THREADS=str(threads),
+                   PORT=free_port(), PYTHONPATH=REPO + os.pathsep +
+                   os.environ.get('PYTHONPATH', ''))
+        start = time.perf_counter()
+        proc = subprocess.run(
+            _command(launcher, processes, model, checkpoint, out),
+            cwd=folder,
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True)
+        seconds = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise RuntimeError(f'{name} failed:\n{proc.stdout[-3000:]}')
+        maps = _labels(out)
+        if len(maps) != count:
+            raise RuntimeError(f'{name}: {len(maps)} maps, not {count}')
+        reference = reference or maps
+        different = sum(int(np.count_nonzero(maps[k] != reference[k]))
+                        for k in reference)
+        predicting = PREDICTING.search(proc.stdout)
+        rows.append(dict(
+            name=name, seconds=seconds, different_pixels=different,
+            predicting=float(predicting.group(1)) if predicting else None))
+    return rows
+
+
+def summarise(rows: List[dict], count: int, size: int) -> List[str]:
+    """The table and the ratios the sharding is judged by: 2 processes
+    against 1 of 1 thread (target <= 0.6x) and against 1 of 2 threads
+    (target <= 1x), for the whole commands and for the predicting alone."""
+    row = {r['name']: r for r in rows}
+    lines = [f'{count} rasters of {size} x {size} pixels '
+             '(command / predicting):']
+    for r in rows:
+        predicting = ('' if r['predicting'] is None else
+                      f' / {r["predicting"]:5.1f} s')
+        lines.append(f'  {r["name"]:<34} {r["seconds"]:6.1f} s{predicting:10}'
+                     f'  {r["different_pixels"]} pixel(s) differ from the '
+                     'first')
+    two = row['dist_predict.sh 2, 1 thread each']
+    for threads, target in (('1 thread', 0.6), ('2 threads', 1.0)):
+        one, one_dist = (row[f'predict.py, {threads}'],
+                         row[f'dist_predict.sh 1, {threads}'])
+        lines.append(
+            f'  2 processes / 1 process of {threads}: '
+            f'{two["seconds"] / one["seconds"]:.2f}x (commands), '
+            f'{two["predicting"] / one_dist["predicting"]:.2f}x (predicting)'
+            f'; target <= {target}')
+    return lines

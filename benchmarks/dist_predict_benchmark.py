@@ -17,22 +17,28 @@ import socket
 import subprocess
 import sys
 import time
-from typing import List
+from typing import List, Sequence
 
 import numpy as np
 
 from .predict_benchmark import (MODELS, REPO, empty_folder,
                                 save_random_checkpoint, write_test_rasters)
 
-CASES = [
-    # name, launcher (tools/predict.py or dist_predict.sh), processes,
-    # threads per process
-    ('predict.py, 1 thread', 'predict.py', 1, 1),
-    ('dist_predict.sh 1, 1 thread', 'dist_predict.sh', 1, 1),
-    ('dist_predict.sh 2, 1 thread each', 'dist_predict.sh', 2, 1),
-    ('predict.py, 2 threads', 'predict.py', 1, 2),
-    ('dist_predict.sh 1, 2 threads', 'dist_predict.sh', 1, 2),
-]
+TWO_PROCESSES = 'dist_predict.sh 2, 1 thread each'
+
+
+def cases(threads: Sequence[int] = (1, 2)) -> List[tuple]:
+    """(name, launcher, processes, threads per process) of each case: 2
+    processes of 1 thread, and 1 process with each of ``threads`` through
+    ``tools/predict.py`` and through ``dist_predict.sh``."""
+    rows = [(TWO_PROCESSES, 'dist_predict.sh', 2, 1)]
+    for n in threads:
+        unit = 'thread' if n == 1 else 'threads'
+        rows += [(f'predict.py, {n} {unit}', 'predict.py', 1, n),
+                 (f'dist_predict.sh 1, {n} {unit}', 'dist_predict.sh', 1, n)]
+    return rows
+
+
 PREDICTING = re.compile(r'pixels predicted in ([0-9.]+) s')
 
 
@@ -80,25 +86,26 @@ def _labels(folder: str) -> dict:
 
 
 def benchmark(work_dir: str, count: int = 8, size: int = 320,
-              model: str = 'r18') -> List[dict]:
-    """Run every case of :data:`CASES` once on ``count`` rasters.
+              model: str = 'r18',
+              threads: Sequence[int] = (1, 2)) -> List[dict]:
+    """Run every case of :func:`cases` once on ``count`` rasters.
 
     Returns:
         list[dict]: Per case: ``name``, ``seconds`` (wall time of the
         command), ``predicting`` (seconds spent predicting, from
         dist_predict.sh's summary, else None) and ``different_pixels``
-        (against the first case's maps).
+        (against the 2 processes' maps).
     """
     folder = write_rasters(osp.join(work_dir, f'rasters_{size}'), count,
                            size)
     checkpoint = save_random_checkpoint(
         model, osp.join(work_dir, f'{model}_random.pth'))
     rows, reference = [], None
-    for name, launcher, processes, threads in CASES:
+    for name, launcher, processes, n in cases(threads):
         out = osp.join(work_dir, 'out')  # a rerun would skip every map
         os.makedirs(out, exist_ok=True)
         empty_folder(out)
-        env = dict(os.environ, OMP_NUM_THREADS=str(threads),
+        env = dict(os.environ, OMP_NUM_THREADS=str(n),
                    PORT=free_port(), PYTHONPATH=REPO + os.pathsep +
                    os.environ.get('PYTHONPATH', ''))
         start = time.perf_counter()
@@ -135,13 +142,15 @@ def summarise(rows: List[dict], count: int, size: int) -> List[str]:
                       f' / {r["predicting"]:5.1f} s')
         lines.append(f'  {r["name"]:<34} {r["seconds"]:6.1f} s{predicting:10}'
                      f'  {r["different_pixels"]} pixel(s) differ from the '
-                     'first')
-    two = row['dist_predict.sh 2, 1 thread each']
-    for threads, target in (('1 thread', 0.6), ('2 threads', 1.0)):
-        one, one_dist = (row[f'predict.py, {threads}'],
-                         row[f'dist_predict.sh 1, {threads}'])
+                     '2 processes\' maps')
+    two = row[TWO_PROCESSES]
+    for unit, target in (('1 thread', 0.6), ('2 threads', 1.0)):
+        if f'predict.py, {unit}' not in row:
+            continue
+        one, one_dist = (row[f'predict.py, {unit}'],
+                         row[f'dist_predict.sh 1, {unit}'])
         lines.append(
-            f'  2 processes / 1 process of {threads}: '
+            f'  2 processes / 1 process of {unit}: '
             f'{two["seconds"] / one["seconds"]:.2f}x (commands), '
             f'{two["predicting"] / one_dist["predicting"]:.2f}x (predicting)'
             f'; target <= {target}')

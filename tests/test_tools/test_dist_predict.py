@@ -132,3 +132,28 @@ def test_slurm_tasks_map_a_folder(region):
     assert ('2 raster(s): 2 map(s) written, 0 skipped (already done), 0 '
             'failed; 2 process(es), 16384 pixels predicted in ') in log
     assert osp.isfile(root / 'slurm' / 'mosaic.vrt')
+
+
+def test_small_benchmark(tmp_path, capsys):
+    # benchmark_dist_predict in a small mode: the structure of its figures
+    # (the real ones are in docs/user_guides/train_test.md).
+    import sys
+    sys.path.insert(0, osp.join(TOOLS, 'analysis_tools'))
+    import benchmark_dist_predict
+    rows = benchmark_dist_predict.main([
+        '--work-dir', str(tmp_path), '--count', '3', '--size', '64',
+        '--model', 'tiny', '--threads', '1'
+    ])
+    assert [r['name'] for r in rows] == [
+        'dist_predict.sh 2, 1 thread each', 'predict.py, 1 thread',
+        'dist_predict.sh 1, 1 thread'
+    ]
+    assert [r['different_pixels'] for r in rows] == [0, 0, 0]
+    assert all(r['seconds'] > 0 for r in rows)
+    assert [r['predicting'] is None for r in rows] == [False, True, False]
+    assert sorted(os.listdir(tmp_path / 'rasters_64' / 'images')) == [
+        'tile_0.tif', 'tile_1.tif', 'tile_2.tif']
+    out = capsys.readouterr().out
+    assert '3 rasters of 64 x 64 pixels (command / predicting):' in out
+    assert '2 processes / 1 process of 1 thread: ' in out
+    assert '1 process of 2 threads' not in out

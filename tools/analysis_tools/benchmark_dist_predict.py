@@ -24,8 +24,11 @@ def main(argv=None):
     parser.add_argument('--size', type=int, default=320,
                         help='raster side in pixels (320: a sample tile)')
     parser.add_argument('--model', choices=sorted(MODELS), default='r18')
+    parser.add_argument('--threads', type=int, nargs='+', default=[1, 2],
+                        help='threads of the 1-process cases')
     args = parser.parse_args(argv)
-    rows = benchmark(args.work_dir, args.count, args.size, args.model)
+    rows = benchmark(args.work_dir, args.count, args.size, args.model,
+                     args.threads)
     print('\n'.join(summarise(rows, args.count, args.size)))
     return rows
 

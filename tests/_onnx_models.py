@@ -3,32 +3,26 @@ tests (the contract of ``tools/deployment/export_onnx.py``: raw bands in,
 ``logits`` out at the input size, ``mmseg_lanet`` metadata)."""
 import json
 
-import numpy as np
 
+def raw_bands_model(module, mean, std):
+    """``module`` wrapped to take raw bands, ``(x - mean) / std`` first, as
+    an exported graph does (eval mode)."""
+    import torch
 
-class RawBands:
-    """A torch module wrapped to take raw bands: ``(x - mean) / std``
-    first, as an exported graph does."""
+    class RawBands(torch.nn.Module):
 
-    def __new__(cls, module, mean, std):
-        import torch
+        def __init__(self):
+            super().__init__()
+            self.module = module
+            self.register_buffer(
+                'mean', torch.tensor(mean, dtype=torch.float32)[:, None, None])
+            self.register_buffer(
+                'std', torch.tensor(std, dtype=torch.float32)[:, None, None])
 
-        class Normalising(torch.nn.Module):
+        def forward(self, bands):
+            return self.module((bands - self.mean) / self.std)
 
-            def __init__(self):
-                super().__init__()
-                self.module = module
-                self.register_buffer(
-                    'mean', torch.tensor(mean, dtype=torch.float32)[:, None,
-                                                                    None])
-                self.register_buffer(
-                    'std', torch.tensor(std, dtype=torch.float32)[:, None,
-                                                                  None])
-
-            def forward(self, bands):
-                return self.module((bands - self.mean) / self.std)
-
-        return Normalising().eval()
+    return RawBands().eval()
 
 
 def export_onnx(path, module, metadata, shape, dynamic=True, opset=17):
@@ -67,8 +61,3 @@ def metadata(bands, mean, std, num_classes, **extra):
                      classes=None, palette=None, test_mode='whole',
                      window=None, stride=None, input_size='dynamic',
                      output_size='input'), **extra)
-
-
-def softmax(values: np.ndarray, axis: int = 1) -> np.ndarray:
-    values = np.exp(values - values.max(axis, keepdims=True))
-    return values / values.sum(axis, keepdims=True)

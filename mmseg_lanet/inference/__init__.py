@@ -16,7 +16,7 @@ from .window_plan import (blend_weight, max_overlap, plan_windows,
 
 __all__ = [
     'ArrayOps', 'NumpyOps', 'array_ops', 'argmax_labels', 'blended_inference',
-    'check_blend_settings', 'check_softmax_head', 'in_background', 'RowBandAccumulator',
-    'band_dtype_for', 'float16_error_bound', 'blend_weight', 'max_overlap',
-    'plan_windows', 'window_starts'
+    'check_blend_settings', 'check_softmax_head', 'in_background',
+    'RowBandAccumulator', 'band_dtype_for', 'float16_error_bound',
+    'blend_weight', 'max_overlap', 'plan_windows', 'window_starts'
 ]

@@ -95,7 +95,8 @@ def cudnn_benchmark(enabled: bool):
 
 class TorchSegmentor:
     """An MMSeg segmentor as the map model of
-    :func:`mmseg_lanet.apis.predict_raster` (see :mod:`..apis.raster_inference`):
+    :func:`mmseg_lanet.apis.predict_raster` (see
+    :mod:`mmseg_lanet.apis.raster_inference`):
     normalised windows in, on the model's device.
 
     Args:

@@ -9,7 +9,8 @@ import torch  # noqa: E402
 from _onnx_models import metadata  # noqa: E402
 from _raster_helpers import read_back  # noqa: E402
 
-from mmseg_lanet.apis import InputSpec, PredictOptions, predict_raster  # noqa: E402,E501
+from mmseg_lanet.apis import (InputSpec, PredictOptions,  # noqa: E402
+                              predict_raster)
 from mmseg_lanet.inference.onnx_predict import OnnxSegmentor  # noqa: E402
 
 BOUNDED = dict(mode='bounded', window=(64, 64), stride=(48, 48),

@@ -8,8 +8,8 @@ pytest.importorskip('onnxruntime')
 pytest.importorskip('onnx')
 torch = pytest.importorskip('torch')
 
-from _onnx_models import (RawBands, conv_model, export_onnx,  # noqa: E402
-                          metadata)
+from _onnx_models import (conv_model, export_onnx, metadata,  # noqa: E402
+                          raw_bands_model)
 
 from mmseg_lanet.inference.onnx_predict import OnnxSegmentor  # noqa: E402
 
@@ -21,7 +21,8 @@ MEAN, STD = (100., 90., 80., 120.), (50., 40., 30., 60.)
 def conv_onnx(tmp_path_factory):
     folder = tmp_path_factory.mktemp('onnx')
     module = conv_model()
-    path = export_onnx(folder / 'conv.onnx', RawBands(module, MEAN, STD),
+    path = export_onnx(folder / 'conv.onnx',
+                       raw_bands_model(module, MEAN, STD),
                        metadata(BANDS, MEAN, STD, 3, classes=['a', 'b', 'c'],
                                 palette=[[1, 2, 3], [4, 5, 6], [7, 8, 9]]),
                        (1, 4, 16, 16))

@@ -11,7 +11,8 @@ pytest.importorskip('onnxruntime')
 pytest.importorskip('onnx')
 rasterio = pytest.importorskip('rasterio')
 
-from _onnx_models import RawBands, conv_model, export_onnx, metadata  # noqa: E402,E501
+from _onnx_models import (conv_model, export_onnx, metadata,  # noqa: E402
+                          raw_bands_model)
 from _tool_helpers import REPO  # noqa: E402
 from _without_torch import run_without_torch  # noqa: E402
 
@@ -24,8 +25,8 @@ sys.argv[0] = {PREDICT!r}
 try:
     runpy.run_path({PREDICT!r}, run_name='__main__')
 finally:
-    print('imported:', sorted(m for m in sys.modules
-                              if m.split('.')[0] in BLOCKED and sys.modules[m]))
+    print('imported:', sorted(m for m, module in sys.modules.items()
+                              if m.split('.')[0] in BLOCKED and module))
 '''
 BANDS = ('R', 'G', 'B', 'NIR')
 MEAN, STD = (100., 90., 80., 120.), (50., 40., 30., 60.)
@@ -48,7 +49,7 @@ def ortho(tmp_path_factory):
         ds.write(image)
         ds.descriptions = BANDS
     model = export_onnx(folder / 'conv.onnx',
-                        RawBands(conv_model(4, 6), MEAN, STD),
+                        raw_bands_model(conv_model(4, 6), MEAN, STD),
                         metadata(BANDS, MEAN, STD, 6, window=[32, 32]),
                         (1, 4, 32, 32))
     return dict(folder=folder, image=path, model=model)
@@ -90,8 +91,8 @@ def test_bad_input_is_one_line_and_leaves_no_map(ortho, tmp_path):
     alien = export_onnx(tmp_path / 'alien.onnx', conv_model(4, 6), None,
                         (1, 4, 32, 32))
     five_bands = export_onnx(
-        tmp_path / 'five.onnx', RawBands(conv_model(5, 6), MEAN + (0., ),
-                                         STD + (1., )),
+        tmp_path / 'five.onnx',
+        raw_bands_model(conv_model(5, 6), MEAN + (0., ), STD + (1., )),
         metadata(BANDS + ('nDSM', ), MEAN + (0., ), STD + (1., ), 6),
         (1, 5, 32, 32))
     # A model that cannot be used stops the run (exit 2); a raster that does

@@ -30,7 +30,7 @@ def input_rule(spec) -> Tuple[List[float], List[float], Optional[dict]]:
 
     Args:
         spec (InputSpec): The config's bands and statistics
-            (:meth:`mmseg_lanet.apis.raster_input.InputSpec.from_config`).
+            (:meth:`mmseg_lanet.inference.input_spec.InputSpec.from_config`).
 
     Returns:
         tuple: ``mean``, ``std`` (None for a per-tile height band) and the
@@ -291,7 +291,7 @@ def export_onnx(config: Union[str, object],
             cannot run, or one that fails the check (with its figures).
     """
     from mmengine.config import Config
-    from ..apis.raster_input import InputSpec
+    from ..inference.input_spec import InputSpec
     from ..apis.segmentor_loading import load_segmentor
     cfg = config if isinstance(config, Config) else Config.fromfile(config)
     name = cfg.filename or 'config'

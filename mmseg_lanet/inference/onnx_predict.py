@@ -75,7 +75,7 @@ class OnnxSegmentor:
         with, and its height rule (for 'per_tile', the height band's
         statistics after the raster's, which :meth:`predictor` passes in
         as ``height_stats``)."""
-        from ..apis.raster_input import InputSpec
+        from .input_spec import InputSpec
         meta = self.metadata
         bands, mean, std = tuple(meta['bands']), meta['mean'], meta['std']
         if not len(bands) == len(mean) == len(std):

@@ -111,7 +111,7 @@ class TorchSegmentor:
         self.num_classes = model.decode_head.out_channels
 
     def input_spec(self):
-        from ..apis.raster_input import InputSpec
+        from .input_spec import InputSpec
         return InputSpec.from_config(self.model.cfg)
 
     def class_names(self):

@@ -13,6 +13,9 @@ VENV=${1:-/tmp/mmseg_lanet_deploy}
 PY=${PYTHON:-python3}
 start=$(date +%s)
 "$PY" -m venv --clear "$VENV"
+# setuptools' scratch folder (ignored by git) would carry modules since
+# removed from the source into the wheel.
+rm -rf build
 "$VENV/bin/python" -m pip install --disable-pip-version-check -q '.[deploy]'
 echo "[deploy venv] $VENV: pip install .[deploy] in $(( $(date +%s) - start )) s:" \
   "$("$VENV/bin/python" -m pip list --format=freeze 2>/dev/null | tr '\n' ' ')"

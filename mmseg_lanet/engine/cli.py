@@ -8,6 +8,7 @@ CPU-only machines (gloo). See :mod:`mmseg_lanet.engine.cpu_distributed`.
 """
 import argparse
 import functools
+import gc
 import logging
 import os
 import os.path as osp
@@ -76,7 +77,13 @@ def closes_process_group(main: Callable) -> Callable:
     """Make a tool's ``main`` destroy the default process group, if any,
     when it returns or raises: left to interpreter exit, gloo's worker
     threads once aborted a finished CPU run ('terminate called without an
-    active exception'), and would hide the traceback of a failed one."""
+    active exception'), and would hide the traceback of a failed one.
+
+    The runner is collected first: reference cycles keep it, and with it
+    the DDP wrapper whose reducer holds the group, alive after ``main``
+    returns, so the group outlived its destruction until the interpreter's
+    finalization freed it: the abort was seen once more, in a full test
+    suite, with the group destroyed."""
 
     @functools.wraps(main)
     def wrapper(*args, **kwargs):
@@ -85,6 +92,7 @@ def closes_process_group(main: Callable) -> Callable:
         finally:
             import torch.distributed as dist
             if dist.is_available() and dist.is_initialized():
+                gc.collect()
                 dist.destroy_process_group()
 
     return wrapper

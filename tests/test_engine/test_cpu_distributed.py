@@ -49,6 +49,41 @@ def test_tools_destroy_their_process_group_also_on_error(tmp_path):
     assert not dist.is_initialized()
 
 
+def test_the_runner_is_freed_before_its_process_group(tmp_path,
+                                                     monkeypatch):
+    """A runner left in a reference cycle keeps its DDP wrapper, whose
+    reducer holds the group: it is collected before the group is destroyed,
+    not at the interpreter's finalization (where gloo aborted a finished
+    run)."""
+    import gc
+    import weakref
+
+    from torch.nn.parallel import DistributedDataParallel
+
+    from mmseg_lanet.engine.cli import closes_process_group
+    destroy, ddp, alive_at_destroy = dist.destroy_process_group, [], []
+    monkeypatch.setattr(
+        dist, 'destroy_process_group',
+        lambda: (alive_at_destroy.append(ddp[0]() is not None), destroy()))
+
+    @closes_process_group
+    def main():
+        dist.init_process_group(
+            'gloo', init_method=f'file://{tmp_path / "store"}', rank=0,
+            world_size=1)
+        runner = dict(model=DistributedDataParallel(torch.nn.Linear(2, 2)))
+        runner['self'] = runner  # a cycle, as mmengine's runner has
+        ddp.append(weakref.ref(runner['model']))
+
+    gc.disable()  # only the wrapper may collect the cycle
+    try:
+        main()
+    finally:
+        gc.enable()
+    assert alive_at_destroy == [False]
+    assert not dist.is_initialized()
+
+
 SRUN_TASK = dict(SLURM_PROCID='1', SLURM_NTASKS='2', SLURM_LOCALID='1',
                  SLURM_NODELIST='node[07-08]', SLURM_CPUS_PER_TASK='3')
 

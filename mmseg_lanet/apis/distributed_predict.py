@@ -19,13 +19,12 @@ import os
 import os.path as osp
 import time
 from datetime import timedelta
-from typing import List, Optional, Sequence, Union
+from typing import List, Sequence, Union
 
 from ..datasets.raster_io import raster_shape
 from ..datasets.vrt_mosaic import write_mosaic_vrt
-from .raster_inference import (RasterInferencer, check_no_overwrite,
-                               find_rasters, match_height_rasters,
-                               output_paths, summary_line)
+from .raster_inference import (RasterInferencer, maps_exist, output_paths,
+                               summary_line)
 
 logger = logging.getLogger(__name__)
 
@@ -93,14 +92,9 @@ def predict_group(launcher: str):
 def _plan(inferencer: RasterInferencer, inputs, out_dir: str, dsm,
           world_size: int) -> dict:
     """Rank 0's plan: the maps already there, and each rank's inputs."""
-    images = find_rasters([inputs] if isinstance(inputs, str) else inputs)
-    heights = match_height_rasters(images, dsm)
-    check_no_overwrite(images, heights, out_dir, inferencer.options)
-    done, todo = [], []
-    for image, height in zip(images, heights):
-        paths = output_paths(image, out_dir, inferencer.options)
-        finished = all(osp.isfile(p) for p in paths.values())
-        (done if finished else todo).append((image, height))
+    pairs = inferencer.input_pairs(inputs, out_dir, dsm)
+    todo = [(image, height) for image, height in pairs if not maps_exist(
+        output_paths(image, out_dir, inferencer.options))]
     pixels = []
     for image, _ in todo:
         try:
@@ -109,7 +103,7 @@ def _plan(inferencer: RasterInferencer, inputs, out_dir: str, dsm,
             rows = cols = 0
         pixels.append(rows * cols)
     shares = shard_by_pixels(pixels, world_size)
-    return dict(images=images,
+    return dict(images=[image for image, _ in pairs],
                 shares=[[(*todo[i], pixels[i]) for i in share]
                         for share in shares])
 

@@ -160,6 +160,12 @@ def output_paths(image: str, out_dir: str,
     return paths
 
 
+def maps_exist(paths: Dict[str, str]) -> bool:
+    """Whether every output of :func:`output_paths` is there: outputs get
+    their names only when complete, so such a raster's map is finished."""
+    return all(osp.isfile(p) for p in paths.values())
+
+
 class _LabelSink:
     """Receives final rows: labels (and probabilities) to their writers, a
     strided copy to the quicklook.
@@ -245,7 +251,7 @@ def predict_raster(model,
     spec = spec or model.input_spec()
     palette = options.palette or model.palette or ISPRS_PALETTE
     paths = output_paths(image, out_dir, options)
-    if all(osp.isfile(p) for p in paths.values()):
+    if maps_exist(paths):
         return dict(status='skipped', paths=paths)
     num_classes = model.num_classes
     with gdal_env(), contextlib.closing(
@@ -415,17 +421,29 @@ class RasterInferencer:
             list[dict]: One result per raster, with its ``image``; status
             'done', 'skipped' or 'failed' (then with its ``error``).
         """
-        images = find_rasters([inputs] if isinstance(inputs, str) else inputs)
-        heights = match_height_rasters(images, dsm)
-        check_no_overwrite(images, heights, out_dir, self.options)
+        pairs = self.input_pairs(inputs, out_dir, dsm)
         results = [
             self.predict_one(image, out_dir, height, progress)
-            for image, height in tqdm(list(zip(images, heights)),
-                                      unit='raster',
-                                      disable=not progress or len(images) < 2)
+            for image, height in tqdm(pairs, unit='raster',
+                                      disable=not progress or len(pairs) < 2)
         ]
         logger.info(summary_line(results))
         return results
+
+    def input_pairs(self, inputs: Union[str, Sequence[str]], out_dir: str,
+                    dsm: Union[None, str, Sequence[str]] = None
+                    ) -> List[Tuple[str, Optional[str]]]:
+        """The rasters of ``inputs`` (files or folders), each with its
+        height raster or None, checked not to write over one another or
+        over an input in ``out_dir``.
+
+        Raises:
+            ValueError, FileNotFoundError: Naming the input at fault.
+        """
+        images = find_rasters([inputs] if isinstance(inputs, str) else inputs)
+        heights = match_height_rasters(images, dsm)
+        check_no_overwrite(images, heights, out_dir, self.options)
+        return list(zip(images, heights))
 
     def predict_one(self, image: str, out_dir: str,
                     dsm: Optional[str] = None,

@@ -85,48 +85,67 @@ def _labels(folder: str) -> dict:
             for name in sorted(os.listdir(folder)) if name.endswith('.tif')}
 
 
+def _run_case(launcher: str, processes: int, threads: int, model: str,
+              checkpoint: str, folder: str, out: str, count: int) -> tuple:
+    """One timed command into an emptied ``out``: its seconds, the seconds
+    spent predicting (dist_predict.sh's summary, else None) and the maps."""
+    os.makedirs(out, exist_ok=True)
+    empty_folder(out)  # a rerun would skip every map
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), PORT=free_port(),
+               PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    start = time.perf_counter()
+    proc = subprocess.run(
+        _command(launcher, processes, model, checkpoint, out), cwd=folder,
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f'{launcher} failed:\n{proc.stdout[-3000:]}')
+    maps = _labels(out)
+    if len(maps) != count:
+        raise RuntimeError(f'{launcher}: {len(maps)} maps, not {count}')
+    predicting = PREDICTING.search(proc.stdout)
+    return (seconds, float(predicting.group(1)) if predicting else None,
+            maps)
+
+
 def benchmark(work_dir: str, count: int = 8, size: int = 320,
-              model: str = 'r18',
-              threads: Sequence[int] = (1, 2)) -> List[dict]:
-    """Run every case of :func:`cases` once on ``count`` rasters.
+              model: str = 'r18', threads: Sequence[int] = (1, 2),
+              repeat: int = 3) -> List[dict]:
+    """Run every case of :func:`cases` ``repeat`` times on ``count``
+    rasters, the cases in turn in each round (so a busy moment of the
+    machine does not fall on one case only).
 
     Returns:
-        list[dict]: Per case: ``name``, ``seconds`` (wall time of the
-        command), ``predicting`` (seconds spent predicting, from
+        list[dict]: Per case: ``name``, ``seconds`` (median wall time of the
+        command), ``predicting`` (median seconds spent predicting, from
         dist_predict.sh's summary, else None) and ``different_pixels``
-        (against the 2 processes' maps).
+        (against the 2 processes' maps, the most over the rounds).
     """
+    # The commands run in the rasters' folder: paths must not be relative.
+    work_dir = osp.abspath(work_dir)
     folder = write_rasters(osp.join(work_dir, f'rasters_{size}'), count,
                            size)
     checkpoint = save_random_checkpoint(
         model, osp.join(work_dir, f'{model}_random.pth'))
-    rows, reference = [], None
-    for name, launcher, processes, n in cases(threads):
-        out = osp.join(work_dir, 'out')  # a rerun would skip every map
-        os.makedirs(out, exist_ok=True)
-        empty_folder(out)
-        env = dict(os.environ, OMP_NUM_THREADS=str(n),
-                   PORT=free_port(), PYTHONPATH=REPO + os.pathsep +
-                   os.environ.get('PYTHONPATH', ''))
-        start = time.perf_counter()
-        proc = subprocess.run(
-            _command(launcher, processes, model, checkpoint, out),
-            cwd=folder,
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True)
-        seconds = time.perf_counter() - start
-        if proc.returncode != 0:
-            raise RuntimeError(f'{name} failed:\n{proc.stdout[-3000:]}')
-        maps = _labels(out)
-        if len(maps) != count:
-            raise RuntimeError(f'{name}: {len(maps)} maps, not {count}')
-        reference = reference or maps
-        different = sum(int(np.count_nonzero(maps[k] != reference[k]))
-                        for k in reference)
-        predicting = PREDICTING.search(proc.stdout)
+    out = osp.join(work_dir, 'out')
+    runs = {name: [] for name, *_ in cases(threads)}
+    reference = None
+    for _ in range(repeat):
+        for name, launcher, processes, n in cases(threads):
+            seconds, predicting, maps = _run_case(
+                launcher, processes, n, model, checkpoint, folder, out, count)
+            reference = reference or maps
+            different = sum(int(np.count_nonzero(maps[k] != reference[k]))
+                            for k in reference)
+            runs[name].append((seconds, predicting, different))
+    rows = []
+    for name, values in runs.items():
+        predicting = [p for _, p, _ in values if p is not None]
         rows.append(dict(
-            name=name, seconds=seconds, different_pixels=different,
-            predicting=float(predicting.group(1)) if predicting else None))
+            name=name,
+            seconds=float(np.median([s for s, _, _ in values])),
+            predicting=float(np.median(predicting)) if predicting else None,
+            different_pixels=max(d for _, _, d in values)))
     return rows
 
 
@@ -136,7 +155,7 @@ def summarise(rows: List[dict], count: int, size: int) -> List[str]:
     (target <= 1x), for the whole commands and for the predicting alone."""
     row = {r['name']: r for r in rows}
     lines = [f'{count} rasters of {size} x {size} pixels '
-             '(command / predicting):']
+             '(medians, command / predicting):']
     for r in rows:
         predicting = ('' if r['predicting'] is None else
                       f' / {r["predicting"]:5.1f} s')

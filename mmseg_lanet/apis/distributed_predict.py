@@ -23,6 +23,7 @@ from typing import List, Sequence, Union
 
 from ..datasets.raster_io import raster_shape
 from ..datasets.vrt_mosaic import write_mosaic_vrt
+from .process_signals import sigterm_raises
 from .raster_inference import (RasterInferencer, maps_exist, output_paths,
                                summary_line)
 
@@ -145,11 +146,12 @@ def predict_distributed(inferencer: RasterInferencer,
     if error is not None:
         raise error
     results = []
-    for image, height, pixels in plan['shares'][rank]:
-        result = inferencer.predict_one(image, out_dir, height)
-        if result['status'] == 'done':
-            result['pixels'] = pixels
-        results.append(result)
+    with sigterm_raises():  # not in the collectives: see process_signals
+        for image, height, pixels in plan['shares'][rank]:
+            result = inferencer.predict_one(image, out_dir, height)
+            if result['status'] == 'done':
+                result['pixels'] = pixels
+            results.append(result)
     gathered = [None] * world_size if rank == 0 else None
     dist.gather_object(results, gathered, dst=0)
     if rank == 0:

@@ -15,6 +15,7 @@ import sys
 import warnings
 from typing import Optional, Sequence
 
+from .process_signals import sigterm_raises
 from .raster_inference import PredictOptions, RasterInferencer, is_onnx_model
 
 USAGE = ('%(prog)s (CONFIG CHECKPOINT | MODEL.onnx) INPUT... --out-dir DIR '
@@ -220,7 +221,9 @@ def _inferencer(args: argparse.Namespace) -> RasterInferencer:
 
 def _predict(args: argparse.Namespace) -> list:
     if args.launcher == 'none':
-        results = _inferencer(args)(args.inputs, args.out_dir, args.dsm)
+        inferencer = _inferencer(args)
+        with sigterm_raises():
+            results = inferencer(args.inputs, args.out_dir, args.dsm)
     else:
         from .distributed_predict import predict_distributed, predict_group
         with predict_group(args.launcher) as rank:

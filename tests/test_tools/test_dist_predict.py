@@ -61,7 +61,7 @@ def _dist_predict(root, ckpt, nproc, out, inputs=('images', )):
     return run(['bash', osp.join(TOOLS, 'dist_predict.sh'), SAMPLE_CONFIG,
                 ckpt, str(nproc), *inputs, '--dsm', 'dsm', '--out-dir', out,
                 '--cfg-options', *TINY_MODEL], str(root),
-               env={'PORT': free_port()})
+               env={'PORT': free_port(), 'OMP_NUM_THREADS': '1'})
 
 
 def test_two_processes_map_a_folder_then_rerun(region, monkeypatch):
@@ -81,7 +81,7 @@ def test_two_processes_map_a_folder_then_rerun(region, monkeypatch):
                                       for s in ('.tif', '_colour.png')]
 
     # One process, in this one, on the good tiles: the same maps (one
-    # thread, as torchrun gives each of several processes).
+    # thread, as each of the launched processes).
     monkeypatch.chdir(root)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -116,6 +116,23 @@ def test_two_processes_map_a_folder_then_rerun(region, monkeypatch):
     assert not [n for n in os.listdir(root / 'two') if n.startswith('.')]
 
 
+@pytest.mark.parametrize('nproc, env, message', [
+    ('0', {}, 'NPROC must be a whole number (NPROC and NNODES at least 1), '
+     "got '0'"),
+    ('two', {}, "NPROC must be a whole number (NPROC and NNODES at least 1), "
+     "got 'two'"),
+    ('2', {'NNODES': '2', 'NODE_RANK': '2'},
+     'NODE_RANK 2 is not below NNODES 2'),
+])
+def test_launcher_refuses_bad_process_counts(tmp_path, nproc, env, message):
+    code, log = run(['bash', osp.join(TOOLS, 'dist_predict.sh'),
+                     SAMPLE_CONFIG, 'x.pth', nproc, 'images', '--out-dir',
+                     'out'], str(tmp_path), env=env)
+    assert code == 2
+    assert log.strip().endswith(message), log
+    assert not (tmp_path / 'out').exists()
+
+
 def test_slurm_tasks_map_a_folder(region):
     reason = _slurm_missing()
     if reason is not None:
@@ -142,7 +159,7 @@ def test_small_benchmark(tmp_path, capsys):
     import benchmark_dist_predict
     rows = benchmark_dist_predict.main([
         '--work-dir', str(tmp_path), '--count', '3', '--size', '64',
-        '--model', 'tiny', '--threads', '1'
+        '--model', 'tiny', '--threads', '1', '--repeat', '1'
     ])
     assert [r['name'] for r in rows] == [
         'dist_predict.sh 2, 1 thread each', 'predict.py, 1 thread',
@@ -154,6 +171,80 @@ def test_small_benchmark(tmp_path, capsys):
     assert sorted(os.listdir(tmp_path / 'rasters_64' / 'images')) == [
         'tile_0.tif', 'tile_1.tif', 'tile_2.tif']
     out = capsys.readouterr().out
-    assert '3 rasters of 64 x 64 pixels (command / predicting):' in out
+    assert ('3 rasters of 64 x 64 pixels (medians, command / predicting):'
+            in out)
     assert '2 processes / 1 process of 1 thread: ' in out
     assert '1 process of 2 threads' not in out
+
+
+def test_a_killed_process_loses_no_map_and_a_rerun_completes_the_set(
+        region, monkeypatch):
+    import signal
+    import subprocess
+    import time
+    import torch
+    from mmseg_lanet.apis.predict_cli import predict
+    from test_apis._raster_helpers import synthetic_scene, write_geotiff
+    root, ckpt = region
+    folder = root / 'kill'
+    (folder / 'images').mkdir(parents=True)
+    (folder / 'dsm').mkdir()
+    for i in range(4):
+        scene = synthetic_scene(192, 192, seed=10 + i)
+        write_geotiff(folder / 'images' / f'k{i}.tif', scene['image'])
+        write_geotiff(folder / 'dsm' / f'k{i}.tif', scene['dsm'])
+    # Small windows at a small stride: long enough a map to kill its
+    # process while it is being written.
+    args = ['images', '--dsm', 'dsm', '--mode', 'bounded', '--window', '64',
+            '--stride', '8', '--no-quicklook', '--device', 'cpu', '--cfg-options', *TINY_MODEL]
+    command = ['bash', osp.join(TOOLS, 'dist_predict.sh'), SAMPLE_CONFIG,
+               ckpt, '2', *args, '--out-dir', 'out']
+    env = dict(os.environ, PORT=free_port(), OMP_NUM_THREADS='1')
+    launcher = subprocess.Popen(command, cwd=folder, env=env,
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+    out, deadline, partial = folder / 'out', time.monotonic() + 120, None
+    while partial is None and launcher.poll() is None and (
+            time.monotonic() < deadline):
+        names = os.listdir(out) if out.is_dir() else []
+        partial = next((n for n in names if '.partial-' in n), None)
+        time.sleep(0.005)
+    assert partial is not None, launcher.communicate()[0][-3000:]
+    killed = int(partial.split('.partial-')[1].split('-')[0])
+    os.kill(killed, signal.SIGKILL)
+    log = launcher.communicate(timeout=120)[0]
+
+    assert launcher.returncode == 128 + signal.SIGKILL, log[-3000:]
+    assert (f'(pid {killed}) exited with status 137; stopping the other '
+            'processes') in log
+    # The process told to stop dropped its unfinished map: only the killed
+    # one's temporary file is left, under a hidden name.
+    hidden = [n for n in os.listdir(out) if n.startswith('.')]
+    assert hidden and all(f'.partial-{killed}-' in n for n in hidden), hidden
+    finished = sorted(n for n in os.listdir(out)
+                      if n.endswith('.tif') and not n.startswith('.'))
+    assert len(finished) < 4
+
+    # Every map under its final name is whole: equal to one process's.
+    monkeypatch.chdir(folder)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        predict([SAMPLE_CONFIG, ckpt, *args, '--out-dir', 'one'])
+    finally:
+        torch.set_num_threads(threads)
+    for name in finished:
+        np.testing.assert_array_equal(_labels(out / name),
+                                      _labels(folder / 'one' / name))
+
+    # A rerun predicts the rest, past the killed process's leftover.
+    code, log = run(command, str(folder), env={'PORT': free_port(),
+                                               'OMP_NUM_THREADS': '1'})
+    assert code == 0, log[-3000:]
+    assert (f'4 raster(s): {4 - len(finished)} map(s) written, '
+            f'{len(finished)} skipped (already done), 0 failed; 2 '
+            'process(es)') in log
+    for i in range(4):
+        np.testing.assert_array_equal(_labels(out / f'k{i}.tif'),
+                                      _labels(folder / 'one' / f'k{i}.tif'))
+    assert osp.isfile(out / 'mosaic.vrt')

@@ -26,9 +26,11 @@ def main(argv=None):
     parser.add_argument('--model', choices=sorted(MODELS), default='r18')
     parser.add_argument('--threads', type=int, nargs='+', default=[1, 2],
                         help='threads of the 1-process cases')
+    parser.add_argument('--repeat', type=int, default=3,
+                        help='runs of each case (medians are printed)')
     args = parser.parse_args(argv)
     rows = benchmark(args.work_dir, args.count, args.size, args.model,
-                     args.threads)
+                     args.threads, args.repeat)
     print('\n'.join(summarise(rows, args.count, args.size)))
     return rows
 

@@ -3,8 +3,9 @@
 # inputs (by pixels) and its own GPU, or the CPU:
 #   tools/dist_predict.sh CONFIG CHECKPOINT NPROC INPUT... --out-dir DIR [ARGS]
 # (tools/predict.py's arguments). NNODES, NODE_RANK, PORT and MASTER_ADDR
-# configure multi-node runs, as for dist_train.sh; OMP_NUM_THREADS, if
-# unset, shares the cores out among the processes.
+# configure multi-node runs, as for dist_train.sh (on one node PORT defaults
+# to a free port); OMP_NUM_THREADS, if unset, shares the cores out among the
+# processes.
 #
 # A prediction keeps no state that a restarted process could resume, so it
 # needs no elastic agent: this script starts the processes itself, with the
@@ -39,6 +40,12 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 
 export PYTHONPATH="$ROOT:${PYTHONPATH:-}"
 export MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
+if [ -z "${PORT:-}${MASTER_PORT:-}" ] && [ "$NNODES" -eq 1 ]; then
+    # One node: a free port, so that two launchers side by side never meet
+    # in one rendezvous (the nodes of a multi-node run agree on PORT).
+    PORT=$(python -c 'import socket; s = socket.socket(); s.bind(("", 0))
+print(s.getsockname()[1])')
+fi
 export MASTER_PORT=${PORT:-${MASTER_PORT:-29500}}
 export WORLD_SIZE=$((NNODES * NPROC)) LOCAL_WORLD_SIZE=$NPROC
 if [ -z "${OMP_NUM_THREADS:-}" ]; then

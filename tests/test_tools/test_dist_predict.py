@@ -4,6 +4,9 @@ while the others go on, a rerun with another number of processes that
 predicts only what is missing, and the VRT mosaic of the maps."""
 import os
 import os.path as osp
+import signal
+import subprocess
+import time
 
 import numpy as np
 import pytest
@@ -64,9 +67,33 @@ def _dist_predict(root, ckpt, nproc, out, inputs=('images', )):
                env={'PORT': free_port(), 'OMP_NUM_THREADS': '1'})
 
 
-def test_two_processes_map_a_folder_then_rerun(region, monkeypatch):
+def _one_process(folder, ckpt, args):
+    """tools/predict.py's maps in this process, with one thread as each of
+    the launched processes: ``folder/one``."""
     import torch
     from mmseg_lanet.apis.predict_cli import predict
+    cwd, threads = os.getcwd(), torch.get_num_threads()
+    os.chdir(folder)
+    torch.set_num_threads(1)
+    try:
+        results = predict([SAMPLE_CONFIG, ckpt, *args, '--out-dir', 'one'])
+    finally:
+        torch.set_num_threads(threads)
+        os.chdir(cwd)
+    assert {r['status'] for r in results} == {'done'}
+    return folder / 'one'
+
+
+@pytest.fixture(scope='module')
+def one(region):
+    """One process's maps of the region's good tiles."""
+    root, ckpt = region
+    return _one_process(root, ckpt, [
+        *[f'images/t{i}.tif' for i in range(4)], '--dsm', 'dsm', '--device',
+        'cpu', '--cfg-options', *TINY_MODEL])
+
+
+def test_two_processes_map_a_folder_then_rerun(region, one):
     root, ckpt = region
     code, log = _dist_predict(root, ckpt, 2, 'two')
     assert code == 1, log[-3000:]
@@ -80,22 +107,10 @@ def test_two_processes_map_a_folder_then_rerun(region, monkeypatch):
     assert names == ['mosaic.vrt'] + [f't{i}{s}' for i in range(4)
                                       for s in ('.tif', '_colour.png')]
 
-    # One process, in this one, on the good tiles: the same maps (one
-    # thread, as each of the launched processes).
-    monkeypatch.chdir(root)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        one = predict([SAMPLE_CONFIG, ckpt,
-                       *[f'images/t{i}.tif' for i in range(4)], '--dsm', 'dsm',
-                       '--out-dir', 'one', '--device', 'cpu',
-                       '--cfg-options', *TINY_MODEL])
-    finally:
-        torch.set_num_threads(threads)
-    assert [r['status'] for r in one] == ['done'] * 4
+    # The same maps as one process's.
     for i in range(4):
         np.testing.assert_array_equal(_labels(root / 'two' / f't{i}.tif'),
-                                      _labels(root / 'one' / f't{i}.tif'))
+                                      _labels(one / f't{i}.tif'))
 
     with rasterio.open(root / 'two' / 'mosaic.vrt') as ds:
         mosaic = ds.read(1)
@@ -112,7 +127,7 @@ def test_two_processes_map_a_folder_then_rerun(region, monkeypatch):
     assert ('4 raster(s): 1 map(s) written, 3 skipped (already done), 0 '
             'failed; 1 process(es), 12288 pixels predicted in ') in log
     np.testing.assert_array_equal(_labels(root / 'two' / 't2.tif'),
-                                  _labels(root / 'one' / 't2.tif'))
+                                  _labels(one / 't2.tif'))
     assert not [n for n in os.listdir(root / 'two') if n.startswith('.')]
 
 
@@ -177,13 +192,33 @@ def test_small_benchmark(tmp_path, capsys):
     assert '1 process of 2 threads' not in out
 
 
+def test_two_launchers_side_by_side_share_a_folder(region, one):
+    # Neither is given a port: each finds its own, so they never meet in
+    # one rendezvous. Both map the same tiles into one folder; every map
+    # there is whole, with no temporary file left.
+    root, ckpt = region
+    env = {k: v for k, v in os.environ.items()
+           if k not in ('PORT', 'MASTER_PORT')}
+    env.update(OMP_NUM_THREADS='1', PYTHONUNBUFFERED='1')
+    command = ['bash', osp.join(TOOLS, 'dist_predict.sh'), SAMPLE_CONFIG,
+               ckpt, '1', *[f'images/t{i}.tif' for i in range(4)], '--dsm',
+               'dsm', '--out-dir', 'shared', '--cfg-options', *TINY_MODEL]
+    launchers = [
+        subprocess.Popen(command, cwd=root, env=env, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for _ in range(2)
+    ]
+    logs = [launcher.communicate(timeout=300)[0] for launcher in launchers]
+    assert [launcher.returncode for launcher in launchers] == [0, 0], logs
+    assert sorted(os.listdir(root / 'shared')) == ['mosaic.vrt'] + [
+        f't{i}{s}' for i in range(4) for s in ('.tif', '_colour.png')]
+    for i in range(4):
+        np.testing.assert_array_equal(_labels(root / 'shared' / f't{i}.tif'),
+                                      _labels(one / f't{i}.tif'))
+
+
 def test_a_killed_process_loses_no_map_and_a_rerun_completes_the_set(
-        region, monkeypatch):
-    import signal
-    import subprocess
-    import time
-    import torch
-    from mmseg_lanet.apis.predict_cli import predict
+        region):
     from test_apis._raster_helpers import synthetic_scene, write_geotiff
     root, ckpt = region
     folder = root / 'kill'
@@ -226,16 +261,10 @@ def test_a_killed_process_loses_no_map_and_a_rerun_completes_the_set(
     assert len(finished) < 4
 
     # Every map under its final name is whole: equal to one process's.
-    monkeypatch.chdir(folder)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        predict([SAMPLE_CONFIG, ckpt, *args, '--out-dir', 'one'])
-    finally:
-        torch.set_num_threads(threads)
+    reference = _one_process(folder, ckpt, args)
     for name in finished:
         np.testing.assert_array_equal(_labels(out / name),
-                                      _labels(folder / 'one' / name))
+                                      _labels(reference / name))
 
     # A rerun predicts the rest, past the killed process's leftover.
     code, log = run(command, str(folder), env={'PORT': free_port(),
@@ -246,5 +275,5 @@ def test_a_killed_process_loses_no_map_and_a_rerun_completes_the_set(
             'process(es)') in log
     for i in range(4):
         np.testing.assert_array_equal(_labels(out / f'k{i}.tif'),
-                                      _labels(folder / 'one' / f'k{i}.tif'))
+                                      _labels(reference / f'k{i}.tif'))
     assert osp.isfile(out / 'mosaic.vrt')

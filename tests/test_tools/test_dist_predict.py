@@ -217,6 +217,31 @@ def test_two_launchers_side_by_side_share_a_folder(region, one):
                                       _labels(one / f't{i}.tif'))
 
 
+def test_two_nodes_on_loopback_map_one_folder(region, one):
+    # One launcher a node, one process each: one job of 2 ranks.
+    root, ckpt = region
+    port = free_port()
+    launchers = []
+    for node in (1, 0):
+        env = dict(os.environ, NNODES='2', NODE_RANK=str(node),
+                   MASTER_ADDR='127.0.0.1', PORT=port, OMP_NUM_THREADS='1',
+                   PYTHONUNBUFFERED='1')
+        launchers.append(subprocess.Popen(
+            ['bash', osp.join(TOOLS, 'dist_predict.sh'), SAMPLE_CONFIG, ckpt,
+             '1', *[f'images/t{i}.tif' for i in range(4)], '--dsm', 'dsm',
+             '--out-dir', 'nodes', '--cfg-options', *TINY_MODEL],
+            cwd=root, env=env, text=True, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT))
+    logs = [launcher.communicate(timeout=300)[0] for launcher in launchers]
+    assert [launcher.returncode for launcher in launchers] == [0, 0], logs
+    assert ('4 raster(s): 4 map(s) written, 0 skipped (already done), 0 '
+            'failed; 2 process(es)') in logs[1]  # node 0 holds rank 0
+    assert logs[0].count(' -> nodes/t') == 2  # node 1 mapped its share
+    for i in range(4):
+        np.testing.assert_array_equal(_labels(root / 'nodes' / f't{i}.tif'),
+                                      _labels(one / f't{i}.tif'))
+
+
 def test_a_killed_process_loses_no_map_and_a_rerun_completes_the_set(
         region):
     from test_apis._raster_helpers import synthetic_scene, write_geotiff

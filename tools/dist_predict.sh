@@ -2,6 +2,7 @@
 # Maps of many rasters by several processes, each on its share of the
 # inputs (by pixels) and its own GPU, or the CPU:
 #   tools/dist_predict.sh CONFIG CHECKPOINT NPROC INPUT... --out-dir DIR [ARGS]
+#   tools/dist_predict.sh MODEL.onnx NPROC INPUT... --out-dir DIR [ARGS]
 # (tools/predict.py's arguments). NNODES, NODE_RANK, PORT and MASTER_ADDR
 # configure multi-node runs, as for dist_train.sh (on one node PORT defaults
 # to a free port); OMP_NUM_THREADS, if unset, shares the cores out among the
@@ -15,13 +16,19 @@
 # maps) and exits with that process's status; Ctrl-C and SIGTERM are passed
 # on the same way.
 set -uo pipefail
-if [ $# -lt 4 ]; then
-    echo "usage: $0 CONFIG CHECKPOINT NPROC INPUT... --out-dir DIR [ARGS]" >&2
+usage="usage: $0 (CONFIG CHECKPOINT | MODEL.onnx) NPROC INPUT... --out-dir DIR [ARGS]"
+if [[ ${1:-} == *.onnx ]]; then
+    MODEL=("$1")
+else
+    MODEL=("${@:1:2}")
+fi
+shift "${#MODEL[@]}"
+if [ $# -lt 2 ]; then
+    echo "$usage" >&2
     exit 2
 fi
-CONFIG=$1
-CHECKPOINT=$2
-NPROC=$3
+NPROC=$1
+shift
 NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 for var in NPROC NNODES NODE_RANK; do
@@ -63,7 +70,7 @@ trap 'stopping=1; stop_others' INT TERM
 
 for ((i = 0; i < NPROC; i++)); do
     RANK=$((NODE_RANK * NPROC + i)) LOCAL_RANK=$i \
-        python -u "$ROOT/tools/predict.py" "$CONFIG" "$CHECKPOINT" "${@:4}" \
+        python -u "$ROOT/tools/predict.py" "${MODEL[@]}" "$@" \
         --launcher pytorch &
     running+=("$!")
     ranks[$!]=$((NODE_RANK * NPROC + i))

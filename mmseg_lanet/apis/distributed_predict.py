@@ -69,9 +69,19 @@ def predict_group(launcher: str):
     process's rank.
 
     Raises:
+        ImportError: torch is not installed (an ONNX model's deploy
+            environment).
         ValueError: The launcher's variables are missing.
     """
-    import torch.distributed as dist
+    try:
+        import torch.distributed as dist
+    except ImportError as err:
+        raise ImportError(
+            f'--launcher {launcher}: the processes of a distributed '
+            'prediction share the inputs out through torch.distributed '
+            '(gloo), and torch is not installed here; install torch (its '
+            'CPU build is enough), or run tools/predict.py once per share '
+            'of the inputs') from err
     if launcher == 'slurm':
         from ..engine.cpu_distributed import slurm_environment
         slurm_environment()

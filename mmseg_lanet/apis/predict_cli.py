@@ -105,8 +105,9 @@ def predict(argv: Optional[Sequence[str]] = None) -> list:
     try:
         with _one_line_warnings(parser.prog), _run_lines(parser.prog):
             return _predict(args)
-    except (FileNotFoundError, ValueError, KeyError) as err:
-        # Bad input: one line naming the file at fault, no traceback.
+    except (FileNotFoundError, ValueError, KeyError, ImportError) as err:
+        # Bad input, or a package this run needs: one line naming the file
+        # or the package at fault, no traceback.
         message = err.args[0] if isinstance(err, KeyError) else err
         parser.exit(2, f'{parser.prog}: error: {message}\n')
 
@@ -179,7 +180,11 @@ def _onnx_inferencer(args: argparse.Namespace) -> RasterInferencer:
     if args.device not in (None, 'cpu'):
         raise ValueError(f'{args.model}: an ONNX model runs on the CPU here '
                          f'(onnxruntime), not on --device {args.device}')
-    model = OnnxSegmentor(args.model)
+    # As torch does, onnxruntime takes OMP_NUM_THREADS threads if set (one
+    # process of several, from tools/dist_predict.sh), else every core.
+    threads = os.environ.get('OMP_NUM_THREADS', '')
+    model = OnnxSegmentor(args.model,
+                          int(threads) if threads.isdigit() else None)
     window = _pair(args.window) or model.window or (512, 512)
     return RasterInferencer(model, options=_options(args, tuple(window)))
 

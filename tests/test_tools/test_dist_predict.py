@@ -242,6 +242,35 @@ def test_two_nodes_on_loopback_map_one_folder(region, one):
                                       _labels(one / f't{i}.tif'))
 
 
+def test_an_onnx_model_maps_a_folder_with_two_processes(region, tmp_path):
+    # tools/dist_predict.sh MODEL.onnx NPROC ...: onnxruntime in each
+    # process (one thread each), the maps of one process.
+    pytest.importorskip('onnxruntime')
+    pytest.importorskip('onnx')
+    from _onnx_models import (conv_model, export_onnx, metadata,
+                              raw_bands_model)
+    from mmseg_lanet.apis.predict_cli import predict
+    root, _ = region
+    bands, mean, std = ('R', 'G', 'B', 'NIR'), (100., 90., 80.,
+                                                120.), (50., 40., 30., 60.)
+    model = export_onnx(tmp_path / 'conv.onnx',
+                        raw_bands_model(conv_model(4, 6), mean, std),
+                        metadata(bands, mean, std, 6, window=[32, 32]),
+                        (1, 4, 32, 32))
+    tiles = [str(root / 'images' / f't{i}.tif') for i in range(4)]
+    code, log = run(['bash', osp.join(TOOLS, 'dist_predict.sh'), model, '2',
+                     *tiles, '--out-dir', 'two'], str(tmp_path),
+                    env={'PORT': free_port(), 'OMP_NUM_THREADS': '1'})
+    assert code == 0, log[-3000:]
+    assert ('4 raster(s): 4 map(s) written, 0 skipped (already done), 0 '
+            'failed; 2 process(es)') in log
+    predict([model, *tiles, '--out-dir', str(tmp_path / 'one')])
+    for i in range(4):
+        np.testing.assert_array_equal(
+            _labels(tmp_path / 'two' / f't{i}.tif'),
+            _labels(tmp_path / 'one' / f't{i}.tif'))
+
+
 def test_a_killed_process_loses_no_map_and_a_rerun_completes_the_set(
         region):
     from test_apis._raster_helpers import synthetic_scene, write_geotiff

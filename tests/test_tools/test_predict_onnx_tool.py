@@ -113,3 +113,21 @@ def test_bad_input_is_one_line_and_leaves_no_map(ortho, tmp_path):
             f'predict.py: error: {message}'), run.stderr
         assert not out.exists() or [
             p for p in os.listdir(out) if not p.startswith('.')] == []
+
+
+def test_distributed_prediction_without_torch_says_what_to_install(
+        ortho, tmp_path):
+    # tools/dist_predict.sh MODEL.onnx in an environment with the deploy
+    # extra only: its processes cannot form their group.
+    out = tmp_path / 'maps'
+    run = run_without_torch(RUN_TOOL, ortho['model'], ortho['image'],
+                            '--out-dir', str(out), '--launcher', 'pytorch')
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.strip() == (
+        'predict.py: error: --launcher pytorch: the processes of a '
+        'distributed prediction share the inputs out through '
+        'torch.distributed (gloo), and torch is not installed here; install '
+        'torch (its CPU build is enough), or run tools/predict.py once per '
+        'share of the inputs')
+    assert not out.exists()
+

@@ -8,7 +8,7 @@ arrays a caller gives it. numpy serves onnxruntime without torch installed;
 torch keeps a GPU model's windows, blend weights and sums on the GPU (no
 copy to the host per batch). torch is imported only when a tensor is seen.
 """
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -78,6 +78,15 @@ class ArrayOps:
         """Index of the largest value along axis 0, lowest on ties."""
         raise NotImplementedError
 
+    def flip(self, array, axis: int):
+        """``array`` reversed along ``axis``."""
+        raise NotImplementedError
+
+    def softmax1(self, logits):
+        """float32 softmax over axis 1 (classes); may reuse ``logits``'
+        memory."""
+        raise NotImplementedError
+
     def numpy(self, array) -> np.ndarray:
         """A host numpy array (no copy where it already is one)."""
         raise NotImplementedError
@@ -131,6 +140,16 @@ class NumpyOps(ArrayOps):
     def argmax0(self, array):
         return array.argmax(0)
 
+    def flip(self, array, axis):
+        return np.flip(array, axis)
+
+    def softmax1(self, logits):
+        logits = logits.astype(np.float32, copy=False)
+        np.subtract(logits, logits.max(1, keepdims=True), out=logits)
+        np.exp(logits, out=logits)
+        logits /= logits.sum(1, keepdims=True)
+        return logits
+
     def numpy(self, array):
         return array
 
@@ -151,6 +170,39 @@ def array_ops(array=None, device=None) -> ArrayOps:
     return NumpyOps()
 
 
+# The flips of test-time augmentation: none, horizontal (width), vertical.
+FLIP_AXES = (None, 3, 2)
+
+
+def class_probabilities(logits_fn: Callable, windows, flip: bool = False):
+    """Class probabilities of a batch of windows: the softmax of their
+    logits, or with ``flip`` the average over the windows as they are and
+    flipped horizontally and vertically, each flip undone (test-time
+    augmentation). numpy arrays or torch tensors (:func:`array_ops`).
+
+    Args:
+        logits_fn (callable): (N, C, h, w) -> (N, K, h, w) logits.
+        windows: (N, C, h, w) input of ``logits_fn``.
+        flip (bool): Average over the flips. Defaults to False.
+
+    Returns:
+        (N, K, h, w) float32 probabilities.
+    """
+    ops = array_ops(windows)
+    axes = FLIP_AXES if flip else FLIP_AXES[:1]
+    probs = None
+    for axis in axes:
+        flipped = windows if axis is None else ops.flip(windows, axis)
+        scores = ops.softmax1(logits_fn(flipped))
+        if axis is not None:
+            scores = ops.flip(scores, axis)
+        if probs is None:
+            probs = scores
+        else:
+            probs += scores
+    return probs if len(axes) == 1 else ops.divide_(probs, len(axes))
+
+
 def ops_for_dtype(dtype, device=None) -> ArrayOps:
     """torch's operations for a torch dtype or a device, else numpy's."""
     return array_ops(None, device if device is not None else (
@@ -158,4 +210,5 @@ def ops_for_dtype(dtype, device=None) -> ArrayOps:
 
 
 __all__ = ['ArrayOps', 'NumpyOps', 'array_ops', 'ops_for_dtype',
-           'dtype_name', 'is_torch_tensor']
+           'dtype_name', 'is_torch_tensor', 'class_probabilities',
+           'FLIP_AXES']

@@ -13,15 +13,8 @@ import numpy as np
 
 from ..deploy.metadata import (HEIGHT_STATS_NAME, INPUT_NAME, OUTPUT_NAME,
                                open_session)
+from .array_ops import class_probabilities
 from .blended_inference import PredictFn
-
-
-def softmax_(logits: np.ndarray) -> np.ndarray:
-    """Softmax over axis 1, in place; returns ``logits``."""
-    np.subtract(logits, logits.max(1, keepdims=True), out=logits)
-    np.exp(logits, out=logits)
-    logits /= logits.sum(1, keepdims=True)
-    return logits
 
 
 class OnnxSegmentor:
@@ -167,9 +160,7 @@ class OnnxSegmentor:
     def predictor(self, options=None, source=None,
                   flip: bool = False) -> PredictFn:
         """Class probabilities of a batch of windows, with optional flip
-        test-time augmentation (as :func:`~.torch_predict.softmax_predictor`:
-        the windows as they are and flipped horizontally and vertically,
-        each flip undone, probabilities averaged).
+        test-time augmentation (:func:`~.array_ops.class_probabilities`).
 
         Args:
             options (PredictOptions, optional): Its ``tta`` sets ``flip``;
@@ -193,18 +184,10 @@ class OnnxSegmentor:
                     f'{self.path}: {", ".join(torch_only)} apply to PyTorch '
                     'models, not to an ONNX model')
             flip = options.tta
-        axes = [None, 3, 2] if flip else [None]
         height_stats = getattr(source, 'dsm_stats', None)
 
         def predict(windows: np.ndarray) -> np.ndarray:
-            probs = None
-            for axis in axes:
-                flipped = windows if axis is None else np.flip(windows, axis)
-                scores = softmax_(self.logits(flipped, height_stats))
-                if axis is not None:
-                    scores = np.flip(scores, axis)
-                probs = scores if probs is None else np.add(probs, scores,
-                                                            out=probs)
-            return probs if len(axes) == 1 else probs / len(axes)
+            return class_probabilities(
+                lambda batch: self.logits(batch, height_stats), windows, flip)
 
         return predict

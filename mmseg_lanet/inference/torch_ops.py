@@ -69,6 +69,12 @@ class TorchOps(ArrayOps):
     def argmax0(self, array):
         return array.argmax(0)
 
+    def flip(self, array, axis):
+        return array.flip(axis)
+
+    def softmax1(self, logits):
+        return logits.float().softmax(dim=1)
+
     def numpy(self, array):
         return array.cpu().numpy()
 

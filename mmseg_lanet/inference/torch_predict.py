@@ -8,6 +8,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
+from .array_ops import class_probabilities
 from .blended_inference import PredictFn
 
 
@@ -47,8 +48,8 @@ def softmax_predictor(logits_fn: Callable[[Tensor], Tensor],
                       flip: bool = False,
                       amp: bool = False) -> PredictFn:
     """Class probabilities from a logits function, with optional flip
-    test-time augmentation (the window as is and flipped horizontally and
-    vertically, each flip undone, probabilities averaged) and autocast.
+    test-time augmentation (:func:`~.array_ops.class_probabilities`) and
+    autocast.
 
     Args:
         logits_fn (callable): (N, C, h, w) -> (N, K, h, w) logits.
@@ -60,24 +61,13 @@ def softmax_predictor(logits_fn: Callable[[Tensor], Tensor],
     Returns:
         callable: (N, C, h, w) -> (N, K, h, w) float32 probabilities.
     """
-    dims = [(), (3, ), (2, )] if flip else [()]
-
     @torch.no_grad()
     def predict(images: Tensor) -> Tensor:
         device_type = images.device.type
-        probs = None
         autocast = torch.autocast(device_type, dtype=amp_dtype(
             device_type)) if amp else contextlib.nullcontext()
         with autocast:
-            for dim in dims:
-                flipped = images.flip(dim) if dim else images
-                logits = logits_fn(flipped).float()
-                logits = logits.flip(dim) if dim else logits
-                if probs is None:
-                    probs = logits.softmax(dim=1)
-                else:
-                    probs += logits.softmax(dim=1)
-        return probs if len(dims) == 1 else probs.div_(len(dims))
+            return class_probabilities(logits_fn, images, flip)
 
     return predict
 

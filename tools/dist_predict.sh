@@ -79,7 +79,9 @@ done
 status=0
 while [ ${#running[@]} -gt 0 ]; do
     unset finished
-    wait -n -p finished "${running[@]}"
+    # (bash's own "Killed" notice, with the whole command line, is left
+    # out: the line below names the rank.)
+    wait -n -p finished "${running[@]}" 2>/dev/null
     code=$?
     [ -z "${finished:-}" ] && continue  # a signal, handled by the trap
     left=()

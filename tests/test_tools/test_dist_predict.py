@@ -306,6 +306,7 @@ def test_a_killed_process_loses_no_map_and_a_rerun_completes_the_set(
     assert launcher.returncode == 128 + signal.SIGKILL, log[-3000:]
     assert (f'(pid {killed}) exited with status 137; stopping the other '
             'processes') in log
+    assert ' Killed ' not in log  # bash's notice, repeating the command
     # The process told to stop dropped its unfinished map: only the killed
     # one's temporary file is left, under a hidden name.
     hidden = [n for n in os.listdir(out) if n.startswith('.')]

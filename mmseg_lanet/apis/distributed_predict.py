@@ -1,5 +1,6 @@
-"""Maps of many rasters by several processes (torchrun or srun), each
-predicting its share of the inputs with :meth:`RasterInferencer.predict_one`.
+"""Maps of many rasters by several processes (started by
+``tools/dist_predict.sh``, torchrun or srun), each predicting its share of
+the inputs with :meth:`RasterInferencer.predict_one`.
 
 Rank 0 lists the inputs, leaves out those whose maps exist (a rerun, with
 any number of processes, only predicts what is missing), and shares the
@@ -32,7 +33,8 @@ logger = logging.getLogger(__name__)
 MOSAIC_NAME = 'mosaic.vrt'
 # The results are gathered when the last rank is done: the others wait in
 # that collective as long as its share takes (a dead rank stops the whole
-# job through torchrun or srun, not through this timeout).
+# job through its launcher and gloo's closed connections, not through this
+# timeout).
 GATHER_TIMEOUT = timedelta(days=7)
 
 
@@ -89,9 +91,9 @@ def predict_group(launcher: str):
                if k not in os.environ]
     if missing:
         raise ValueError(
-            f'--launcher {launcher} expects torchrun to set '
+            f'--launcher {launcher} expects its launcher to set '
             f'{", ".join(missing)}; start the run with tools/dist_predict.sh '
-            'or torchrun')
+            '(or slurm_predict.sh, torchrun)')
     dist.init_process_group('gloo', timeout=GATHER_TIMEOUT)
     try:
         yield dist.get_rank()

@@ -240,6 +240,25 @@ def test_bad_options_are_one_line_before_loading(checkpoint, tmp_path,
     assert not osp.exists(tmp_path / 'out')
 
 
+def test_launcher_without_its_variables_is_one_line(checkpoint, tmp_path,
+                                                   capsys, monkeypatch):
+    # tools/predict.py --launcher pytorch run by hand, not by a launcher.
+    from mmseg_lanet.apis.predict_cli import predict
+    for name in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv('MASTER_ADDR', '127.0.0.1')
+    with pytest.raises(SystemExit) as exit_info:
+        predict([SAMPLE_CONFIG, checkpoint, str(tmp_path / 'a.tif'),
+                 '--out-dir', str(tmp_path / 'out'), '--launcher', 'pytorch'])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.endswith(
+        ': error: --launcher pytorch expects its launcher to set RANK, '
+        'WORLD_SIZE, MASTER_PORT; start the run with tools/dist_predict.sh '
+        '(or slurm_predict.sh, torchrun)'), err
+    assert not osp.exists(tmp_path / 'out')
+
+
 def test_cuda_device_this_machine_lacks(monkeypatch):
     import torch
     from mmseg_lanet.apis.segmentor_loading import check_device

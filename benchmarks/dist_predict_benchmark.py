@@ -13,7 +13,6 @@ import os
 import os.path as osp
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -40,13 +39,6 @@ def cases(threads: Sequence[int] = (1, 2)) -> List[tuple]:
 
 
 PREDICTING = re.compile(r'pixels predicted in ([0-9.]+) s')
-
-
-def free_port() -> str:
-    """A TCP port free now, for torchrun's rendezvous."""
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return str(sock.getsockname()[1])
 
 
 def write_rasters(folder: str, count: int, size: int) -> str:
@@ -91,7 +83,8 @@ def _run_case(launcher: str, processes: int, threads: int, model: str,
     spent predicting (dist_predict.sh's summary, else None) and the maps."""
     os.makedirs(out, exist_ok=True)
     empty_folder(out)  # a rerun would skip every map
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), PORT=free_port(),
+    # No PORT: on one node dist_predict.sh takes a free one.
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads),
                PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
     start = time.perf_counter()
     proc = subprocess.run(
